@@ -1,0 +1,63 @@
+# hapbx top-level commands. `make demo` and `make test` are the two a newcomer runs.
+SHELL := /bin/bash
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS = -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+
+# Every Debian package the build, the tests, the demo and the benchmarks use.
+PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
+  libasio-dev libssl-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libcli11-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  sip-tester baresip-core kamailio iproute2 procps python3
+
+.PHONY: all deps build build-asan test unit-test asan-test integration-test demo fuzz bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+build:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan:
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DHAPBX_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+unit-test: build
+	cd $(BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+asan-test: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest -L unit --output-on-failure -j $(JOBS)
+
+integration-test: build
+	cd $(BUILD) && ctest -L integration --output-on-failure
+
+# The whole suite: unit tests (normal and ASan+UBSan builds) and the integration tests with
+# real peers (sipp, baresip).
+test: deps
+	$(MAKE) unit-test
+	$(MAKE) asan-test
+	$(MAKE) integration-test
+
+demo: deps build
+	bash lab/demo.sh $(BUILD)/bin
+
+fuzz: deps
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FLAGS) -DHAPBX_FUZZ=ON -DHAPBX_SANITIZE=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@echo "run e.g.: $(FUZZ_BUILD)/tests/fuzz/sip_message_fuzz -max_total_time=60 tests/fuzz/corpus/sip_message"
+
+bench: deps build
+	bash bench/register.sh $(BUILD)/bin
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

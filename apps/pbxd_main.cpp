@@ -1,0 +1,2 @@
+// pbxd: the PBX daemon. Placeholder until the daemon lands.
+int main() { return 0; }

@@ -34,7 +34,10 @@ enum class HeaderId {
   ContentEncoding, Expires, MinExpires, Authorization, ProxyAuthorization, WwwAuthenticate,
   ProxyAuthenticate, AuthenticationInfo, Require, ProxyRequire, Supported, Unsupported, Allow,
   Accept, UserAgent, Server, Route, RecordRoute, Event, Subject, Date, Timestamp, Warning,
-  RetryAfter
+  RetryAfter,
+  // Added after the first contract (appended, so existing values keep their meaning): the
+  // remaining compact forms (u r b x) and a few headers later layers look up.
+  AllowEvents, ReferTo, ReferredBy, SessionExpires, ContentDisposition, Path, RSeq, RAck
 };
 HeaderId header_id(std::string_view name);       // "v" and "Via" -> Via; unknown -> Other
 std::string_view canonical_name(HeaderId id);    // "Via", "Call-ID", ... ("" for Other)
@@ -179,7 +182,17 @@ Result<FrameInfo> frame_stream(std::string_view stream, size_t max_message_size 
 Result<Via> parse_via(std::string_view value);
 Result<NameAddr> parse_name_addr(std::string_view value);  // also accepts "*"
 Result<CSeq> parse_cseq(std::string_view value);
-// Splits a comma-separated header value, respecting quotes and <>.
+// Splits a comma-separated header value, respecting quotes and <>. Values are trimmed; empty
+// values (",,") are skipped.
 std::vector<std::string_view> split_header_values(std::string_view value);
+// Parses `*( SEMI generic-param )` as found after a header value (RFC 3261 25.1, whitespace
+// allowed around ';' and '='; quoted-string values kept with their quotes). Appends to `out`.
+Status parse_header_params(std::string_view text, Params& out);
+// delta-seconds (Expires header, Contact ;expires): 1*DIGIT. Values beyond 2^32-1 are clamped
+// to 2^32-1 rather than refused (RFC 3261 25.1 leaves them unbounded; we store 32 bits).
+// nullopt when not a run of digits.
+std::optional<uint32_t> parse_delta_seconds(std::string_view text);
+// Contact ;q (RFC 3261 20.10 qvalue) in thousandths, 0..1000; nullopt when malformed.
+std::optional<int> parse_qvalue(std::string_view text);
 
 }  // namespace hapbx::sip

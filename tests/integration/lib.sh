@@ -1,0 +1,277 @@
+# Shared helpers for the integration tests, the demo and the benchmark: a private temp dir, free
+# loopback ports, pbxd started from a copied config, bounded waits on conditions, sipp runs that
+# always end, JSON checks through python3, and a cleanup trap that stops only the processes the
+# script itself started (by PID).
+#
+# Usage (from a script):  source "$(dirname "$0")/lib.sh"; hp_init "$1"   # $1 = build/bin
+# Environment: HAPBX_KEEP_TMP=1 keeps the temp dir (logs, sipp traces) after the run.
+
+set -u -o pipefail
+
+HP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HP_SIPP_DIR="$HP_ROOT/tests/sipp"
+HP_PIDS=()          # every background process this script started
+HP_PBXD_WRAP=()     # command prefix for pbxd, e.g. (taskset -c 0) in the benchmark
+HP_T0=$(date +%s.%N)
+
+hp_elapsed() { python3 -c "import sys,time; print('%6.2f' % (time.time()-float(sys.argv[1])))" "$HP_T0"; }
+hp_log() { echo "[$(hp_elapsed)s] $*" >&2; }
+
+# Prints the tail of every log in the temp dir, then exits 1 (the trap cleans up).
+hp_fail() {
+  echo "FAIL: $*" >&2
+  local f
+  for f in "$HP_TMP"/*.log "$HP_TMP"/*.msg "$HP_TMP"/*.err; do
+    [ -s "$f" ] || continue
+    echo "----- tail of $(basename "$f") -----" >&2
+    tail -n 40 "$f" >&2
+  done
+  exit 1
+}
+
+hp_cleanup() {
+  local rc=$?
+  local pid
+  for pid in "${HP_PIDS[@]}"; do
+    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "${HP_PIDS[@]}"; do
+    hp_reap "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; hp_reap "$pid" 5; }
+  done
+  if [ "${HAPBX_KEEP_TMP:-0}" = 1 ]; then
+    echo "temp dir kept: $HP_TMP" >&2
+  else
+    rm -rf "$HP_TMP"
+  fi
+  exit "$rc"
+}
+
+# hp_init BIN_DIR: checks the executables and tools, makes the temp dir, installs the trap.
+hp_init() {
+  HP_BIN=$(cd "${1:?usage: $0 BIN_DIR}" && pwd) || { echo "no such bin dir: $1" >&2; exit 2; }
+  local tool
+  for tool in sipp python3 timeout; do
+    command -v "$tool" >/dev/null || { echo "missing tool: $tool (run: make deps)" >&2; exit 2; }
+  done
+  HP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hapbx-it.XXXXXX")
+  trap hp_cleanup EXIT
+  trap 'exit 130' INT TERM
+  cd "$HP_TMP" || exit 2
+}
+
+# hp_reap PID SECONDS: waits for a process we started to end; 1 if it is still running.
+hp_reap() {
+  local pid=$1 deadline
+  deadline=$(( $(date +%s) + $2 ))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.05
+  done
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+# hp_stop PID [SIGNAL]: signals one process we started and waits for it to end.
+hp_stop() {
+  local pid=$1 sig=${2:-TERM}
+  kill "-$sig" "$pid" 2>/dev/null
+  hp_reap "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; hp_reap "$pid" 5; }
+  local kept=() p
+  for p in "${HP_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  HP_PIDS=("${kept[@]}")
+}
+
+# hp_spawn NAME CMD...: starts CMD in the background with its output in $HP_TMP/NAME.log;
+# sets HP_LAST_PID.
+hp_spawn() {
+  local name=$1; shift
+  "$@" </dev/null >>"$HP_TMP/$name.log" 2>&1 &
+  HP_LAST_PID=$!
+  HP_PIDS+=("$HP_LAST_PID")
+}
+
+# hp_free_port: a loopback port free for both UDP and TCP right now (the OS picks it).
+hp_free_port() {
+  python3 - <<'PY'
+import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        t.close()
+        u.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")
+PY
+}
+
+# hp_wait_until SECONDS DESCRIPTION CMD...: polls CMD every 100 ms until it succeeds; fails the
+# test with DESCRIPTION when the deadline passes.
+hp_wait_until() {
+  local secs=$1 what=$2; shift 2
+  local deadline
+  deadline=$(python3 -c "import time,sys; print(time.time()+float(sys.argv[1]))" "$secs")
+  while ! "$@" >/dev/null 2>&1; do
+    if python3 -c "import time,sys; sys.exit(0 if time.time()>float(sys.argv[1]) else 1)" "$deadline"; then
+      "$@" >&2   # once more, visibly: says why the condition does not hold
+      hp_fail "timed out after ${secs}s waiting for: $what"
+    fi
+    sleep 0.1
+  done
+}
+
+# hp_make_config SRC_DIR DEST_DIR KEY=VALUE...: copies a config dir and sets [general] keys in
+# sip.conf (existing lines for those keys are removed; the new ones go right after [general]).
+hp_make_config() {
+  local src=$1 dest=$2; shift 2
+  mkdir -p "$dest" && cp -r "$src"/. "$dest"/ || hp_fail "cannot copy config $src"
+  python3 - "$dest/sip.conf" "$@" <<'PY' || hp_fail "cannot edit $dest/sip.conf"
+import re, sys
+path, pairs = sys.argv[1], sys.argv[2:]
+over = dict(p.split("=", 1) for p in pairs)
+out, section, done = [], None, False
+for line in open(path).read().splitlines():
+    m = re.match(r"\s*\[([^\]]+)\]", line)
+    if m:
+        section = m.group(1).strip()
+        out.append(line)
+        if section == "general" and not done:
+            out += ["%s=%s" % kv for kv in over.items()]
+            done = True
+        continue
+    key = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
+    if section == "general" and key and key.group(1).lower() in over:
+        continue
+    out.append(line)
+if not done:
+    out = ["[general]"] + ["%s=%s" % kv for kv in over.items()] + out
+open(path, "w").write("\n".join(out) + "\n")
+PY
+}
+
+# hp_cli ARGS...: the admin command against our daemon's socket.
+hp_cli() { "$HP_BIN/hapbx" pbx --socket "$HP_SOCK" "$@"; }
+
+# hp_start_pbxd CONFIG_SRC [KEY=VALUE...]: copies CONFIG_SRC (default examples/thesis) to
+# $HP_TMP/etc with bindaddr 127.0.0.1 and a free bindport (plus the given [general] keys), starts
+# pbxd and waits until its CLI answers. Retries with another port if pbxd dies at start (port taken
+# meanwhile). Sets HP_PORT, HP_SOCK, HP_PBXD_PID, HP_CONF, HP_STATE.
+hp_start_pbxd() {
+  local src=${1:-$HP_ROOT/examples/thesis}; shift || true
+  [ -f "$src/sip.conf" ] || hp_fail "no sip.conf in $src"
+  HP_CONF=$HP_TMP/etc
+  HP_STATE=${HP_STATE:-$HP_TMP/state}
+  HP_SOCK=$HP_TMP/pbxd.sock
+  mkdir -p "$HP_STATE"
+  local attempt
+  for attempt in 1 2 3; do
+    HP_PORT=$(hp_free_port) || hp_fail "no free port"
+    rm -rf "$HP_CONF"
+    hp_make_config "$src" "$HP_CONF" bindaddr=127.0.0.1 "bindport=$HP_PORT" "$@"
+    if hp_run_pbxd; then return 0; fi
+    hp_log "pbxd did not start on port $HP_PORT (attempt $attempt)"
+  done
+  hp_fail "pbxd did not start"
+}
+
+# hp_run_pbxd: starts pbxd on the current $HP_CONF/$HP_STATE/$HP_SOCK and waits (10 s) until
+# `core show version` answers; 1 if the process ended first.
+hp_run_pbxd() {
+  hp_spawn pbxd "${HP_PBXD_WRAP[@]}" "$HP_BIN/pbxd" --config-dir "$HP_CONF" --state-dir "$HP_STATE" --socket "$HP_SOCK"
+  HP_PBXD_PID=$HP_LAST_PID
+  local deadline=$(( $(date +%s) + 10 ))
+  while ! hp_cli core show version >/dev/null 2>&1; do
+    kill -0 "$HP_PBXD_PID" 2>/dev/null || { wait "$HP_PBXD_PID" 2>/dev/null; return 1; }
+    [ "$(date +%s)" -ge "$deadline" ] && hp_fail "pbxd (pid $HP_PBXD_PID) did not answer the CLI within 10 s"
+    sleep 0.05
+  done
+  hp_log "pbxd pid $HP_PBXD_PID up on 127.0.0.1:$HP_PORT"
+}
+
+# hp_sipp NAME SCENARIO [SIPP ARGS...]: one bounded sipp run as a client against pbxd (one call
+# unless -m is given). Output, errors and the message trace go to $HP_TMP/NAME.*. Returns sipp's
+# exit status (0: every call succeeded). Set HP_SIPP_PORT to fix the local port (a phone that
+# must keep its Contact across runs); otherwise a free one is picked.
+hp_sipp() {
+  local name=$1 scen=$2; shift 2
+  local port=${HP_SIPP_PORT:-$(hp_free_port)}
+  local rc
+  timeout -k 5 90 sipp -sf "$HP_SIPP_DIR/$scen.xml" "127.0.0.1:$HP_PORT" -i 127.0.0.1 -p "$port" \
+    -m 1 -nostdin -timeout 30s -timeout_error \
+    -trace_err -error_file "$HP_TMP/$name.err" -trace_msg -message_file "$HP_TMP/$name.msg" \
+    "$@" </dev/null >>"$HP_TMP/$name.log" 2>&1
+  rc=$?
+  return $rc
+}
+
+# hp_expect_sipp NAME SCENARIO [ARGS...]: like hp_sipp, failing the test unless sipp exits 0.
+hp_expect_sipp() {
+  local name=$1
+  hp_sipp "$@"
+  local rc=$?
+  [ $rc -eq 0 ] || hp_fail "sipp scenario '$2' ($name) failed with status $rc"
+  hp_log "ok: sipp $2 ($name)"
+}
+
+# hp_json_check DESCRIPTION PYTHON_EXPR CLI ARGS...: runs `hapbx pbx --json CLI ARGS`, parses the
+# JSON and evaluates PYTHON_EXPR with `d` bound to it and helpers peer(name), contacts(name).
+# Returns 0 if the expression is true; prints the JSON and the reason otherwise.
+hp_json_check() {
+  local expr=$1; shift
+  local out
+  out=$(hp_cli --json "$@" 2>&1) || { echo "CLI failed: $out" >&2; return 1; }
+  python3 - "$expr" "$out" <<'PY'
+import json, sys
+expr, text = sys.argv[1], sys.argv[2]
+try:
+    d = json.loads(text)
+except ValueError as e:
+    sys.exit("not JSON (%s): %s" % (e, text[:300]))
+def peers():
+    return d.get("peers", []) if isinstance(d, dict) else d
+def peer(name):
+    for p in peers():
+        if str(p.get("name")) == str(name):
+            return p
+    raise KeyError("no peer %s in %s" % (name, text[:300]))
+def contacts(name):
+    return peer(name).get("contacts") or []
+try:
+    ok = eval(expr)
+except Exception as e:
+    sys.exit("check %r raised %r on %s" % (expr, e, text[:500]))
+if not ok:
+    sys.exit("check %r is false on %s" % (expr, text[:500]))
+PY
+}
+
+# hp_expect_json DESCRIPTION PYTHON_EXPR CLI ARGS...: fails the test unless the check holds now.
+hp_expect_json() {
+  local what=$1; shift
+  hp_json_check "$@" || hp_fail "$what"
+  hp_log "ok: $what"
+}
+
+# hp_wait_json SECONDS DESCRIPTION PYTHON_EXPR CLI ARGS...: polls until the check holds.
+hp_wait_json() {
+  local secs=$1 what=$2; shift 2
+  hp_wait_until "$secs" "$what" hp_json_check "$@"
+  hp_log "ok: $what"
+}
+
+# hp_creds USER PASSWORD: writes a one-line sipp injection file (field0 = user, field1 = the whole
+# [authentication ...] keyword: sipp does not expand keywords nested inside it, but it does expand
+# keywords held in CSV fields) and prints the sipp arguments for it.
+hp_creds() {
+  local f="$HP_TMP/creds_$1_$(printf %s "$2" | md5sum | cut -c1-8).csv"
+  printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];\n' "$1" "$1" "$2" >"$f"
+  echo "-inf $f"
+}

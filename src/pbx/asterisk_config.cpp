@@ -2,8 +2,9 @@
 // One Reader walks the top file and its includes, line by line, building ConfigFile directly.
 #include "pbx/asterisk_config.h"
 
+#include "pbx/config_diagnostics.h"
+
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -62,33 +63,12 @@ std::string SourceLocation::str() const { return file + ":" + std::to_string(lin
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x != y && std::tolower(x) != std::tolower(y)) return false;
-  }
-  return true;
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
-}
-
-// Printable form of a piece of user input for messages: bounded and without control bytes, so a
-// hostile file cannot flood or corrupt the log.
-std::string shown(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 60)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  }
-  if (s.size() > 60) out += "...";
-  return out;
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// What the `hapbx` command needs from the outside world, injected so tests can run the whole
+// command line without a process environment or a daemon.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/control_client.h"
+#include "core/control_protocol.h"
+#include "core/result.h"
+
+namespace hapbx::cli {
+
+struct CliEnvironment {
+  // Reads an environment variable; nullopt when unset.
+  std::function<std::optional<std::string>(const std::string& name)> getenv;
+  // Sends one request to a daemon's control socket (core::call_control_socket in production).
+  std::function<Result<core::ControlResponse>(const std::string& socket_path,
+                                              const core::ControlRequest& request,
+                                              const core::ControlCallOptions& options)>
+      call;
+
+  // The process environment and real sockets.
+  static CliEnvironment real();
+};
+
+}  // namespace hapbx::cli

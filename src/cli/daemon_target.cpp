@@ -1,0 +1,14 @@
+// The table of daemons reachable through `hapbx <subcommand>`.
+#include "cli/daemon_target.h"
+
+namespace hapbx::cli {
+
+const std::vector<DaemonTarget>& daemon_targets() {
+  static const std::vector<DaemonTarget> targets = {
+      {"pbx", "pbxd", "/run/hapbx/pbxd.sock", "HAPBX_PBX_SOCKET",
+       "Run a PBX command (Asterisk CLI syntax) in pbxd", "sip show peers"},
+  };
+  return targets;
+}
+
+}  // namespace hapbx::cli

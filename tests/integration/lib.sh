@@ -202,13 +202,18 @@ hp_run_pbxd() {
 # must keep its Contact across runs); otherwise a free one is picked.
 hp_sipp() {
   local name=$1 scen=$2; shift 2
-  local port=${HP_SIPP_PORT:-$(hp_free_port)}
-  local rc
-  timeout -k 5 90 sipp -sf "$HP_SIPP_DIR/$scen.xml" "127.0.0.1:$HP_PORT" -i 127.0.0.1 -p "$port" \
-    -m 1 -nostdin -timeout 30s -timeout_error \
-    -trace_err -error_file "$HP_TMP/$name.err" -trace_msg -message_file "$HP_TMP/$name.msg" \
-    "$@" </dev/null >>"$HP_TMP/$name.log" 2>&1
-  rc=$?
+  local port rc attempt
+  for attempt in 1 2 3; do
+    port=${HP_SIPP_PORT:-$(hp_free_port)}
+    timeout -k 5 90 sipp -sf "$HP_SIPP_DIR/$scen.xml" "127.0.0.1:$HP_PORT" -i 127.0.0.1 -p "$port" \
+      -m 1 -nostdin -timeout 30s -timeout_error \
+      -trace_err -error_file "$HP_TMP/$name.err" -trace_msg -message_file "$HP_TMP/$name.msg" \
+      "$@" </dev/null >>"$HP_TMP/$name.log" 2>&1
+    rc=$?
+    # 254/255: sipp could not start (e.g. its port was taken meanwhile); retry on a fresh port.
+    [ $rc -ge 254 ] && [ -z "${HP_SIPP_PORT:-}" ] && grep -qi 'bind' "$HP_TMP/$name.log" || break
+    hp_log "sipp could not bind port $port, retrying"
+  done
   return $rc
 }
 

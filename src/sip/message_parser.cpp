@@ -34,10 +34,16 @@ std::optional<HeaderEnd> find_header_end(std::string_view s) {
   return std::nullopt;
 }
 
+// Control bytes are refused in header values, except right after a backslash: a quoted-pair
+// may escape any byte but CR and LF (RFC 3261 25.1; RFC 4475 3.1.1.2 relies on it).
 bool has_control_bytes(std::string_view s) {
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] != '\r' && s[i + 1] != '\n') {
+      ++i;
+      continue;
+    }
+    if ((u < 0x20 && s[i] != '\t') || u == 0x7f) return true;
   }
   return false;
 }
@@ -332,6 +338,12 @@ Result<Message> MessageParser::parse(std::string bytes, const ParseOptions& opti
   if (parser.call_id_text_.data() == nullptr) return make_error("missing Call-ID header");
   if (parser.cseq_text_.data() == nullptr) return make_error("missing CSeq header");
 
+  // RFC 3261 10.2.2: "Contact: *" stands alone.
+  if (m.contacts_.size() > 1) {
+    for (const NameAddr& c : m.contacts_) {
+      if (c.star) parser.fail("Bad Contact header");
+    }
+  }
   if (m.is_request_ && !m.cseq_.method_text.empty() && m.cseq_.method_text != m.method_text_) {
     parser.fail("CSeq method does not match request method");
   }

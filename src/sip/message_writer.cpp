@@ -66,21 +66,33 @@ MessageWriter MessageWriter::response(int status_code, std::string_view reason) 
   return w;
 }
 
-MessageWriter& MessageWriter::header(std::string_view name, std::string_view value) {
+MessageWriter& MessageWriter::header(std::string_view name, std::string_view value) & {
   append_header(head_, name, value);
   return *this;
 }
 
-MessageWriter& MessageWriter::header(HeaderId id, std::string_view value) {
+MessageWriter& MessageWriter::header(HeaderId id, std::string_view value) & {
   const std::string_view name = canonical_name(id);
   if (!name.empty()) append_header(head_, name, value);
   return *this;
 }
 
-MessageWriter& MessageWriter::body(std::string_view content_type, std::string_view body) {
+MessageWriter& MessageWriter::body(std::string_view content_type, std::string_view body) & {
   content_type_ = content_type;
   body_ = body;
   return *this;
+}
+
+MessageWriter&& MessageWriter::header(std::string_view name, std::string_view value) && {
+  return std::move(header(name, value));
+}
+
+MessageWriter&& MessageWriter::header(HeaderId id, std::string_view value) && {
+  return std::move(header(id, value));
+}
+
+MessageWriter&& MessageWriter::body(std::string_view content_type, std::string_view body) && {
+  return std::move(this->body(content_type, body));
 }
 
 std::string MessageWriter::finish() && {

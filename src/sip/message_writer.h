@@ -16,10 +16,15 @@ class MessageWriter {
   static MessageWriter request(std::string_view method, std::string_view request_uri);
   static MessageWriter response(int status_code, std::string_view reason_phrase = {});
 
-  MessageWriter& header(std::string_view name, std::string_view value);
-  MessageWriter& header(HeaderId id, std::string_view value);
+  // Each has an lvalue form (`w.header(...)`) and an rvalue form, so a chain on a temporary
+  // ends in finish(): `make_response(req, 200).header("Contact", c).finish()`.
+  MessageWriter& header(std::string_view name, std::string_view value) &;
+  MessageWriter& header(HeaderId id, std::string_view value) &;
+  MessageWriter&& header(std::string_view name, std::string_view value) &&;
+  MessageWriter&& header(HeaderId id, std::string_view value) &&;
   // Sets the body; Content-Type is written only when content_type is non-empty.
-  MessageWriter& body(std::string_view content_type, std::string_view body);
+  MessageWriter& body(std::string_view content_type, std::string_view body) &;
+  MessageWriter&& body(std::string_view content_type, std::string_view body) &&;
 
   // Appends Content-Length (always, so the message frames on TCP) and the body.
   std::string finish() &&;

@@ -14,11 +14,16 @@ const Via& top_via(const Message& message) {
   return message.vias().empty() ? kNone : message.vias().front();
 }
 
-// The method that names the transaction: the CSeq method text (extension methods included),
-// ACK counted as INVITE on the server side.
+// The method that names a client transaction when a response comes back: the CSeq method
+// (17.1.3; extension methods by their text).
 std::string_view cseq_method(const Message& message) {
   const CSeq& cseq = message.cseq();
   return cseq.method_text.empty() ? to_string(cseq.method) : cseq.method_text;
+}
+
+// The method of a request on the server side (17.2.3: "the method of the request").
+std::string_view request_method(const Message& request) {
+  return request.method_text().empty() ? to_string(request.method()) : request.method_text();
 }
 
 std::string lower(std::string_view text) {
@@ -68,7 +73,7 @@ std::string client_transaction_key(const Message& message) {
 
 std::string server_transaction_key(const Message& request) {
   const Via& via = top_via(request);
-  const std::string_view method = cseq_method(request);
+  const std::string_view method = request_method(request);
   if (is_rfc3261_branch(via.branch)) return rfc3261_server_key(via, method);
   return rfc2543_server_key(request, method, request.to().tag());
 }

@@ -1,0 +1,689 @@
+// pbxd's wiring: transports -> screening -> transaction layer -> registrar / OPTIONS / qualify,
+// the binding store's group commit, the timers, and the control commands. Every protocol
+// decision lives in the pure cores; this file only moves their actions to sockets, timers and
+// the disk.
+#include "pbx/pbx_daemon.h"
+
+#include <sys/stat.h>
+
+#include <asio.hpp>
+#include <fstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "core/control_server.h"
+#include "core/log.h"
+#include "pbx/auth_throttle.h"
+#include "pbx/binding_store.h"
+#include "pbx/bindings.h"
+#include "pbx/qualify.h"
+#include "pbx/registrar.h"
+#include "pbx/sip_config.h"
+#include "pbx/sip_status_views.h"
+#include "pbx/state_files.h"
+#include "sip/digest_verifier.h"
+#include "sip/message_writer.h"
+#include "sip/request_screening.h"
+#include "sip/transaction_layer.h"
+#include "sip/transport.h"
+
+namespace hapbx::pbx {
+namespace {
+
+// What this UAS serves in this version; everything else recognised gets 405 with Allow.
+const std::vector<sip::Method> kAllowedMethods = {sip::Method::Options, sip::Method::Register,
+                                                  sip::Method::Cancel, sip::Method::Ack};
+
+AuthThrottleOptions throttle_options(const SipGeneral& general) {
+  AuthThrottleOptions o;
+  o.max_failures = static_cast<uint32_t>(general.auth_fail_max);
+  o.window = general.auth_fail_window;
+  o.block_for = general.auth_fail_ban;
+  return o;
+}
+
+sip::DigestVerifierOptions verifier_options(const SipGeneral& general) {
+  sip::DigestVerifierOptions o;
+  o.nonce_lifetime = general.nonce_lifetime;
+  return o;
+}
+
+QualifySettings qualify_settings(const SipPeer& peer) {
+  QualifySettings s;
+  s.max = peer.qualify_max;
+  s.frequency = peer.qualify_freq;
+  return s;
+}
+
+void log_registrar(const std::vector<RegistrarLog>& lines) {
+  for (const auto& line : lines) {
+    switch (line.level) {
+      case RegistrarLog::Level::Debug: spdlog::debug("{}", line.text); break;
+      case RegistrarLog::Level::Info: spdlog::info("{}", line.text); break;
+      case RegistrarLog::Level::Notice: spdlog::info("{}", line.text); break;
+      case RegistrarLog::Level::Warning: spdlog::warn("{}", line.text); break;
+    }
+  }
+}
+
+}  // namespace
+
+struct PbxDaemon::Impl {
+  // A REGISTER answered in memory whose binding changes are not on disk yet. Its response goes
+  // out only after the batch it belongs to is committed (durable before the 200 OK).
+  struct PendingRegister {
+    sip::TransactionId transaction;
+    sip::Message request;
+    std::string response;
+    int status;
+    size_t first_change;  // index into pending_changes
+  };
+
+  // An OPTIONS probe of qualify in flight.
+  struct ProbeInFlight {
+    std::string peer;
+    uint64_t probe_id;
+  };
+
+  Impl(asio::io_context& io_, PbxOptions options_)
+      : io(io_), options(std::move(options_)), transaction_timer(io), expiry_timer(io),
+        qualify_timer(io), drop_log(5, core::seconds(10)) {}
+
+  asio::io_context& io;
+  PbxOptions options;
+  core::SteadyClock clock;
+  core::TimePoint started_at = clock.now();
+  core::TimePoint reloaded_at = started_at;
+
+  std::unique_ptr<SipConfig> config;
+  std::unique_ptr<sip::DigestVerifier> verifier;
+  std::unique_ptr<AuthThrottle> throttle;
+  BindingTable bindings;
+  std::unique_ptr<BindingStore> store;
+  std::unique_ptr<Registrar> registrar;
+  QualifyMachine qualify;
+  sip::TransactionLayer layer;
+  std::unique_ptr<sip::Transport> transport;
+  std::unique_ptr<core::ControlServer> control;
+
+  asio::steady_timer transaction_timer;
+  asio::steady_timer expiry_timer;
+  asio::steady_timer qualify_timer;
+  core::LogRateLimiter drop_log;
+  uint64_t dropped_unparseable = 0;
+
+  std::vector<PendingRegister> pending_registers;
+  std::vector<BindingChange> pending_changes;
+  bool flush_posted = false;
+  std::unordered_map<sip::TransactionId, ProbeInFlight> probes;
+  uint32_t options_cseq = 1;
+  bool stopped = false;
+
+  // ---- start / reload / stop ----
+
+  Status start() {
+    FileConfigLoader loader;
+    auto loaded = load_sip_config(options.config_dir, loader);
+    if (!loaded) return loaded.error();
+    config = std::make_unique<SipConfig>(std::move(loaded).value());
+    for (const auto& w : config->warnings) spdlog::warn("{}", w);
+
+    std::error_code ec;
+    std::filesystem::create_directories(options.state_dir, ec);
+    if (ec) {
+      return make_error(fmt::format("cannot create state directory {}: {}",
+                                    options.state_dir.string(), ec.message()));
+    }
+    auto key = load_or_create_nonce_key(options.state_dir);
+    if (!key) return key.error();
+    verifier = std::make_unique<sip::DigestVerifier>(*key, verifier_options(config->general));
+    throttle = std::make_unique<AuthThrottle>(throttle_options(config->general));
+
+    if (auto status = open_store(); !status) return status;
+    registrar = std::make_unique<Registrar>(*config, bindings, *verifier,
+                                            config->general.auth_fail_max > 0 ? throttle.get()
+                                                                              : nullptr);
+    configure_qualify();
+
+    sip::TransportOptions transport_options;
+    transport_options.bind_address = config->general.udp_bind.host;
+    transport_options.bind_port = config->general.udp_bind.port;
+    transport_options.enable_tcp = config->general.tcp_enabled;
+    transport_options.tcp_idle_timeout =
+        config->general.max_expiry + std::chrono::seconds(60);
+    transport = std::make_unique<sip::Transport>(
+        io, transport_options,
+        [this](Result<sip::Message> message, const sip::Endpoint& source) {
+          on_receive(std::move(message), source);
+        });
+    transport->set_burst_done_handler([this] { flush_registrations(); });
+    if (auto status = transport->start(); !status) return status;
+
+    control = std::make_unique<core::ControlServer>(
+        io, options.socket_path.string(), core::ControlServerOptions{"pbxd", "hapbx pbx"});
+    if (auto status = add_commands(); !status) return status;
+    if (auto status = control->start(); !status) return status;
+
+    spdlog::info("pbxd {} listening for SIP on {}:{} (UDP{}), {} peers, control socket {}",
+                 HAPBX_VERSION, transport->local_address(), transport->local_port(),
+                 transport->tcp_enabled() ? ", TCP" : "", config->peers.size(),
+                 options.socket_path.string());
+    arm_expiry_timer();
+    arm_qualify_timer();
+    return {};
+  }
+
+  Status open_store() {
+    const auto wall_now = std::chrono::system_clock::now();
+    auto opened = BindingStore::open(options.state_dir, wall_now);
+    if (!opened) return opened.error();
+    store = std::move(opened).value();
+    if (store->open_report().moved_aside) {
+      spdlog::error("registration database was corrupt ({}); moved aside to {} and started empty",
+                    store->open_report().corruption, store->open_report().moved_aside->string());
+    }
+    auto loaded = store->load(to_unix_seconds(wall_now));
+    if (!loaded) return loaded.error();
+    const auto now = clock.now();
+    size_t restored = 0;
+    for (auto& binding : loaded->bindings) {
+      rebase_expiry(binding, now, to_unix_seconds(wall_now));
+      if (bindings.put(std::move(binding)) == BindingTable::PutOutcome::Added) ++restored;
+    }
+    spdlog::info("restored {} registrations from {} ({} expired while down, {} unreadable)",
+                 restored, store->path().string(), loaded->expired_dropped,
+                 loaded->invalid_dropped);
+    return {};
+  }
+
+  Status reload() {
+    FileConfigLoader loader;
+    auto loaded = load_sip_config(options.config_dir, loader);
+    if (!loaded) return loaded.error();
+    const auto& old_general = config->general;
+    const auto& new_general = loaded->general;
+    if (old_general.udp_bind.host != new_general.udp_bind.host ||
+        old_general.udp_bind.port != new_general.udp_bind.port ||
+        old_general.tcp_enabled != new_general.tcp_enabled) {
+      spdlog::warn("sip reload: bindaddr/bindport/tcpenable changes take effect at restart");
+    }
+    auto next = std::make_unique<SipConfig>(std::move(loaded).value());
+    for (const auto& w : next->warnings) spdlog::warn("{}", w);
+    registrar->reconfigure(*next);
+    std::swap(config, next);  // the old config lives until here, after reconfigure()
+    configure_qualify();
+    reloaded_at = clock.now();
+    arm_qualify_timer();
+    spdlog::info("sip reload: {} peers, {} registrations kept", config->peers.size(),
+                 bindings.size());
+    return {};
+  }
+
+  void stop() {
+    if (stopped) return;
+    stopped = true;
+    flush_registrations();
+    transaction_timer.cancel();
+    expiry_timer.cancel();
+    qualify_timer.cancel();
+    if (transport) transport->stop();
+    control.reset();
+  }
+
+  // ---- qualify ----
+
+  void configure_qualify() {
+    const auto now = clock.now();
+    // Peers gone from the config stop being probed.
+    std::vector<std::string> known;
+    for (const auto& peer : config->peers) {
+      qualify.set_peer(peer.name, qualify_settings(peer), now);
+      qualify.set_target(peer.name, target_of(peer), now);
+      known.push_back(peer.name);
+    }
+    for (const auto& name : qualified_peers) {
+      if (std::find(known.begin(), known.end(), name) == known.end()) qualify.remove_peer(name);
+    }
+    qualified_peers = std::move(known);
+  }
+  std::vector<std::string> qualified_peers;
+
+  std::optional<QualifyTarget> target_of(const SipPeer& peer) const {
+    auto contacts = bindings.contacts(peer.name);
+    if (!contacts.empty()) {
+      const auto& newest = contacts.back();
+      return QualifyTarget{newest.source, newest.contact};
+    }
+    if (!peer.dynamic) {
+      asio::error_code ec;
+      asio::ip::make_address(peer.host, ec);
+      if (ec) return std::nullopt;  // names are resolved in a later version
+      sip::Endpoint e{sip::TransportKind::Udp, peer.host, peer.port, 0};
+      return QualifyTarget{e, fmt::format("sip:{}@{}:{}", peer.name, peer.host, peer.port)};
+    }
+    return std::nullopt;
+  }
+
+  void refresh_target(std::string_view aor) {
+    if (const SipPeer* peer = config->find_peer(aor)) {
+      qualify.set_target(peer->name, target_of(*peer), clock.now());
+    }
+  }
+
+  void arm_qualify_timer() {
+    run_qualify();
+  }
+
+  void run_qualify() {
+    if (stopped) return;
+    const auto now = clock.now();
+    for (auto& probe : qualify.poll(now)) send_probe(probe, now);
+    process_layer_actions();
+    if (auto next = qualify.next_wakeup()) {
+      qualify_timer.expires_at(*next);
+      qualify_timer.async_wait([this](const asio::error_code& ec) {
+        if (!ec) run_qualify();
+      });
+    }
+  }
+
+  // The local address a peer should see in our Via and From: the bind address, or when bound to
+  // the wildcard, the source address the kernel would pick to reach that peer.
+  std::string local_host_for(const sip::Endpoint& peer) const {
+    const auto& bound = transport->local_address();
+    if (bound != "0.0.0.0" && bound != "::") return bound;
+    asio::error_code ec;
+    asio::ip::udp::socket probe(io);
+    const auto address = asio::ip::make_address(peer.address, ec);
+    if (!ec) probe.connect(asio::ip::udp::endpoint(address, peer.port), ec);
+    if (ec) return "127.0.0.1";
+    return probe.local_endpoint(ec).address().to_string();
+  }
+
+  void send_probe(const QualifyProbe& probe, core::TimePoint now) {
+    OptionsRequestParams params;
+    params.request_uri = probe.target.request_uri;
+    params.transport = probe.target.endpoint.transport;
+    params.local_host = local_host_for(probe.target.endpoint);
+    params.local_port = transport->local_port();
+    params.cseq = options_cseq++;
+    params.user_agent = config->general.user_agent;
+    auto request = build_options_request(params);
+    auto id = layer.send_request(std::move(request.bytes), probe.target.endpoint, now);
+    if (!id) {
+      spdlog::warn("qualify {}: cannot send OPTIONS: {}", probe.peer, id.error().message);
+      log_events(qualify.on_timeout(probe.peer, probe.probe_id, now));
+      return;
+    }
+    probes[*id] = ProbeInFlight{probe.peer, probe.probe_id};
+  }
+
+  void log_events(const std::vector<QualifyEvent>& events) {
+    for (const auto& e : events) {
+      if (e.to == QualifyState::Unreachable) {
+        spdlog::warn("{}", e.text);
+      } else {
+        spdlog::info("{}", e.text);
+      }
+    }
+  }
+
+  // ---- SIP ingress ----
+
+  void on_receive(Result<sip::Message> received, const sip::Endpoint& source) {
+    if (!received) {
+      ++dropped_unparseable;
+      uint64_t suppressed = 0;
+      if (drop_log.allow(clock.now(), suppressed)) {
+        spdlog::warn("dropped unparseable message from {}: {}{}", sip::to_string(source),
+                     received.error().message,
+                     suppressed ? fmt::format(" ({} more dropped since the last report)", suppressed)
+                                : std::string());
+      }
+      return;
+    }
+    sip::Message message = std::move(received).value();
+    if (message.is_response()) {
+      if (message.fault() != sip::ParseFault::None) return;  // never trust a broken response
+    } else {
+      sip::ScreeningPolicy policy{kAllowedMethods, {}};
+      if (auto rejection = sip::screen_request(message, policy)) {
+        reject_statelessly(message, source, *rejection);
+        return;
+      }
+      if (message.fault() != sip::ParseFault::None) return;  // a faulty ACK: nothing to answer
+    }
+    layer.on_message(std::move(message), source, clock.now());
+    process_layer_actions();
+  }
+
+  void reject_statelessly(const sip::Message& request, const sip::Endpoint& source,
+                          const sip::Rejection& rejection) {
+    if (request.vias().empty()) return;
+    spdlog::debug("{} {} from {}: {} {}", request.method_text(), request.call_id(),
+                  sip::to_string(source), rejection.status_code, rejection.reason);
+    auto writer = sip::make_response(request, rejection.status_code, rejection.reason,
+                                     sip::random_token(10));
+    for (const auto& [name, value] : rejection.headers) writer.header(name, value);
+    writer.header(sip::HeaderId::Server, config->general.user_agent);
+    transport->send(sip::response_destination(request.vias().front(), source),
+                    std::move(writer).finish());
+  }
+
+  void process_layer_actions() {
+    // Handling an action may queue more (a response, a request); loop until quiet.
+    for (auto actions = layer.take_actions(); !actions.empty(); actions = layer.take_actions()) {
+      for (auto& action : actions) {
+        std::visit([this](auto& a) { handle(a); }, action);
+      }
+    }
+    arm_transaction_timer();
+  }
+
+  void handle(sip::SendBytes& a) { transport->send(a.destination, std::move(a.bytes)); }
+
+  void handle(sip::RequestForTu& a) {
+    switch (a.request.method()) {
+      case sip::Method::Register: on_register(a.transaction, std::move(a.request), a.source); break;
+      case sip::Method::Options: on_options(a.transaction, a.request); break;
+      case sip::Method::Cancel:
+        // No INVITE server transactions exist in this version, so nothing can be cancelled
+        // (RFC 3261 9.2: 481 when the CANCEL matches no transaction).
+        respond(a.transaction, a.request, 481, {});
+        break;
+      default:
+        respond(a.transaction, a.request, 405, {{"Allow", sip::allow_header_value(kAllowedMethods)}});
+        break;
+    }
+  }
+
+  void handle(sip::ResponseForTu& a) {
+    if (a.response.status_code() < 200) return;
+    auto it = probes.find(a.transaction);
+    if (it == probes.end()) return;
+    log_events(qualify.on_response(it->second.peer, it->second.probe_id, clock.now()));
+    probes.erase(it);
+  }
+
+  void handle(sip::ClientTransactionFailed& a) {
+    auto it = probes.find(a.transaction);
+    if (it == probes.end()) return;
+    log_events(qualify.on_timeout(it->second.peer, it->second.probe_id, clock.now()));
+    probes.erase(it);
+  }
+
+  void handle(sip::RequestRefused& a) {
+    spdlog::warn("transaction table full: 503 to {} from {}", a.request.method_text(),
+                 sip::to_string(a.source));
+    if (a.request.method() == sip::Method::Ack || a.request.vias().empty()) return;
+    auto writer = sip::make_response(a.request, 503, {}, sip::random_token(10));
+    writer.header("Retry-After", "5");
+    layer.send_stateless(sip::response_destination(a.request.vias().front(), a.source),
+                         std::move(writer).finish());
+  }
+
+  void handle(sip::AckForTu&) {}               // no dialogs in this version
+  void handle(sip::StrayResponseForTu&) {}     // no INVITE client transactions yet
+  void handle(sip::ServerTransactionFailed& a) {
+    spdlog::debug("server transaction {} failed: {}", a.transaction, sip::txn::to_string(a.failure));
+  }
+  void handle(sip::ServerTransactionTerminated&) {}
+
+  void respond(sip::TransactionId transaction, const sip::Message& request, int status,
+               std::vector<std::pair<std::string, std::string>> headers) {
+    auto writer = sip::make_response(request, status, {},
+                                     request.to().tag().empty() ? sip::random_token(10)
+                                                                : std::string());
+    for (const auto& [name, value] : headers) writer.header(name, value);
+    writer.header(sip::HeaderId::Server, config->general.user_agent);
+    send_response(transaction, std::move(writer).finish(), status);
+  }
+
+  void send_response(sip::TransactionId transaction, std::string bytes, int status) {
+    if (auto st = layer.send_response(transaction, std::move(bytes), status, clock.now()); !st) {
+      spdlog::debug("response {} not sent: {}", status, st.error().message);
+    }
+  }
+
+  void on_options(sip::TransactionId transaction, const sip::Message& request) {
+    // RFC 3261 11.2: answer as we would an INVITE, with our capabilities.
+    respond(transaction, request, 200,
+            {{"Allow", sip::allow_header_value(kAllowedMethods)},
+             {"Accept", "application/sdp"},
+             {"Accept-Encoding", "identity"},
+             {"Accept-Language", "en"},
+             {"Supported", ""}});
+  }
+
+  // ---- REGISTER and the group commit ----
+
+  void on_register(sip::TransactionId transaction, sip::Message request,
+                   const sip::Endpoint& source) {
+    auto outcome =
+        registrar->handle(request, source, clock.now(), std::chrono::system_clock::now());
+    log_registrar(outcome.log);
+    if (!outcome.response) return;  // a blocked source, dropped by policy
+    if (outcome.changes.empty()) {
+      send_response(transaction, std::move(*outcome.response), outcome.status);
+      return;
+    }
+    const size_t first = pending_changes.size();
+    for (auto& change : outcome.changes) pending_changes.push_back(std::move(change));
+    pending_registers.push_back(PendingRegister{transaction, std::move(request),
+                                                std::move(*outcome.response), outcome.status,
+                                                first});
+    // The transport flushes after each burst of datagrams; this covers TCP and timers too.
+    if (!flush_posted) {
+      flush_posted = true;
+      asio::post(io, [this] { flush_registrations(); });
+    }
+  }
+
+  // Writes every pending binding change in one transaction, then sends the responses that
+  // waited for it. On a write failure nothing is acknowledged: the changes are undone in memory
+  // and the phones get 500 (they retry).
+  void flush_registrations() {
+    flush_posted = false;
+    if (pending_registers.empty()) return;
+    auto registers = std::move(pending_registers);
+    auto changes = std::move(pending_changes);
+    pending_registers.clear();
+    pending_changes.clear();
+
+    const auto committed = store->apply(changes);
+    if (!committed) {
+      spdlog::error("cannot store registrations in {}: {}; answering 500",
+                    store->path().string(), committed.error().message);
+      bindings.revert(changes);
+      for (auto& p : registers) {
+        send_response(p.transaction,
+                      registrar->failure_response(p.request, std::chrono::system_clock::now()),
+                      500);
+      }
+    } else {
+      for (auto& p : registers) send_response(p.transaction, std::move(p.response), p.status);
+    }
+    for (const auto& change : changes) refresh_target(change.binding().aor);
+    process_layer_actions();
+    arm_expiry_timer();
+    run_qualify();
+  }
+
+  void arm_expiry_timer() {
+    if (stopped) return;
+    auto next = bindings.next_expiry();
+    if (!next) {
+      expiry_timer.cancel();
+      return;
+    }
+    expiry_timer.expires_at(*next);
+    expiry_timer.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      auto outcome = registrar->expire(clock.now());
+      log_registrar(outcome.log);
+      if (!outcome.changes.empty()) {
+        if (auto st = store->apply(outcome.changes); !st) {
+          // The binding is gone from memory either way; the row is dropped at the next load
+          // because its wall-clock expiry has passed.
+          spdlog::error("cannot remove expired registrations from {}: {}",
+                        store->path().string(), st.error().message);
+        }
+        for (const auto& change : outcome.changes) refresh_target(change.binding().aor);
+        run_qualify();
+      }
+      arm_expiry_timer();
+    });
+  }
+
+  void arm_transaction_timer() {
+    if (stopped) return;
+    auto next = layer.next_deadline();
+    if (!next) return;
+    if (armed_transaction_deadline && *armed_transaction_deadline == *next) return;
+    armed_transaction_deadline = *next;
+    transaction_timer.expires_at(*next);
+    transaction_timer.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      armed_transaction_deadline.reset();
+      layer.on_timer(clock.now());
+      process_layer_actions();
+    });
+  }
+  std::optional<core::TimePoint> armed_transaction_deadline;
+
+  // ---- control commands ----
+
+  SipStatusView status_view() const {
+    return SipStatusView{*config, bindings, qualify, clock.now()};
+  }
+
+  Status add_commands() {
+    using core::CommandResult;
+    using Args = std::vector<std::string>;
+    struct Command {
+      std::vector<std::string> words;
+      std::string description;
+      core::CommandHandler handler;
+    };
+    std::vector<Command> commands = {
+        {{"sip", "show", "peers"}, "List the SIP peers and their status",
+         [this](const Args&, bool json) {
+           return CommandResult::success(show_peers(status_view(), json));
+         }},
+        {{"sip", "show", "peer"}, "Show the details of one SIP peer: sip show peer <name>",
+         [this](const Args& args, bool json) {
+           if (args.size() != 1) return CommandResult::failure("Usage: sip show peer <name>");
+           auto text = show_peer(status_view(), args[0], json);
+           return text ? CommandResult::success(std::move(text).value())
+                       : CommandResult::failure(text.error().message);
+         }},
+        {{"sip", "show", "registry"}, "List the current registrations (bindings)",
+         [this](const Args&, bool json) {
+           return CommandResult::success(show_registry(status_view(), json));
+         }},
+        {{"sip", "reload"}, "Re-read sip.conf and rtp.conf, keeping registrations",
+         [this](const Args&, bool) { return reload_command(); }},
+        {{"core", "reload"}, "Re-read the whole configuration, keeping registrations",
+         [this](const Args&, bool) { return reload_command(); }},
+        {{"core", "show", "version"}, "Show the version",
+         [](const Args&, bool json) {
+           return CommandResult::success(
+               json ? fmt::format("{{\"version\":\"{}\"}}\n", HAPBX_VERSION)
+                    : fmt::format("hapbx pbxd {}\n", HAPBX_VERSION));
+         }},
+        {{"core", "show", "uptime"}, "Show how long pbxd has run and since the last reload",
+         [this](const Args&, bool json) { return uptime_command(json); }},
+        {{"sip", "show", "stats"}, "SIP transport and transaction counters",
+         [this](const Args&, bool json) { return stats_command(json); }},
+    };
+    for (auto& c : commands) {
+      if (auto st = control->add_command(std::move(c.words), std::move(c.description),
+                                         std::move(c.handler));
+          !st) {
+        return st;
+      }
+    }
+    return {};
+  }
+
+  core::CommandResult reload_command() {
+    if (auto st = reload(); !st) {
+      return core::CommandResult::failure("reload refused, the running configuration stays: " +
+                                          st.error().message);
+    }
+    return core::CommandResult::success(
+        fmt::format("Reloaded: {} peers, {} registrations kept.\n", config->peers.size(),
+                    bindings.size()));
+  }
+
+  core::CommandResult uptime_command(bool json) const {
+    const auto now = clock.now();
+    const auto up = std::chrono::duration_cast<std::chrono::seconds>(now - started_at).count();
+    const auto since_reload =
+        std::chrono::duration_cast<std::chrono::seconds>(now - reloaded_at).count();
+    if (json) {
+      return core::CommandResult::success(fmt::format(
+          "{{\"uptime_seconds\":{},\"last_reload_seconds\":{}}}\n", up, since_reload));
+    }
+    return core::CommandResult::success(fmt::format(
+        "System uptime: {}\nLast reload: {}\n", human_duration(up), human_duration(since_reload)));
+  }
+
+  static std::string human_duration(int64_t seconds) {
+    const int64_t days = seconds / 86400, hours = seconds / 3600 % 24,
+                  minutes = seconds / 60 % 60, secs = seconds % 60;
+    std::string out;
+    if (days) out += fmt::format("{} day{}, ", days, days == 1 ? "" : "s");
+    if (days || hours) out += fmt::format("{} hour{}, ", hours, hours == 1 ? "" : "s");
+    if (days || hours || minutes) out += fmt::format("{} minute{}, ", minutes, minutes == 1 ? "" : "s");
+    out += fmt::format("{} second{}", secs, secs == 1 ? "" : "s");
+    return out;
+  }
+
+  core::CommandResult stats_command(bool json) const {
+    const auto& t = transport->counters();
+    const auto& x = layer.counters();
+    const std::vector<std::pair<const char*, uint64_t>> rows = {
+        {"udp_received", t.udp_received},
+        {"udp_sent", t.udp_sent},
+        {"udp_send_dropped", t.udp_send_dropped},
+        {"tcp_accepted", t.tcp_accepted},
+        {"tcp_received", t.tcp_received},
+        {"tcp_sent", t.tcp_sent},
+        {"tcp_framing_errors", t.tcp_framing_errors},
+        {"dropped_unparseable", dropped_unparseable},
+        {"client_transactions", x.client_transactions},
+        {"server_transactions", x.server_transactions},
+        {"retransmissions_sent", x.retransmissions_sent},
+        {"retransmissions_absorbed", x.retransmissions_absorbed},
+        {"transaction_timeouts", x.timeouts},
+        {"transactions_refused", x.refused},
+        {"live_transactions", layer.size()},
+        {"registrations", bindings.size()},
+        {"store_commits", store->commits()},
+        {"auth_blocks_started", throttle->blocks_started()},
+    };
+    std::string out = json ? "{" : "";
+    for (const auto& [name, value] : rows) {
+      if (json) {
+        out += fmt::format("{}\"{}\":{}", out.size() > 1 ? "," : "", name, value);
+      } else {
+        out += fmt::format("{:<26} {}\n", name, value);
+      }
+    }
+    if (json) out += "}\n";
+    return core::CommandResult::success(std::move(out));
+  }
+};
+
+PbxDaemon::PbxDaemon(asio::io_context& io, PbxOptions options)
+    : impl_(std::make_unique<Impl>(io, std::move(options))) {}
+PbxDaemon::~PbxDaemon() { impl_->stop(); }
+Status PbxDaemon::start() { return impl_->start(); }
+Status PbxDaemon::reload() { return impl_->reload(); }
+void PbxDaemon::stop() { impl_->stop(); }
+
+}  // namespace hapbx::pbx

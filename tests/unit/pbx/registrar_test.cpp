@@ -139,10 +139,10 @@ class RegistrarTest : public ::testing::Test {
     return send(r, from);
   }
 
-  static int status_of(const RegisterOutcome& out) { return parse(*out.response).status_code(); }
   static std::vector<std::string> contacts_of(const RegisterOutcome& out) {
     std::vector<std::string> v;
-    for (auto c : parse(*out.response).values(sip::HeaderId::Contact)) v.emplace_back(c);
+    const auto response = parse(*out.response);  // must outlive the views values() returns
+    for (auto c : response.values(sip::HeaderId::Contact)) v.emplace_back(c);
     return v;
   }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <system_error>
+#include <unordered_map>
 
 namespace hapbx::pbx {
 
@@ -105,11 +106,6 @@ class Reader {
     }
     Status status = read_file(top, *content.value(), 0);
     if (!status.ok()) return status.error();
-    if (comment_depth_ > 0) {
-      out_.warnings.push_back(comment_start_.str() +
-                              ": block comment ';--' is never closed with '--;' (the rest of the "
-                              "file was ignored)");
-    }
     return std::move(out_);
   }
 
@@ -140,6 +136,12 @@ class Reader {
     const std::string key = path.lexically_normal().string();
     open_files_.push_back(key);
 
+    // A block comment never spans files: one left open in an included file must not swallow
+    // the rest of the file that included it.
+    const int outer_comment_depth = comment_depth_;
+    const SourceLocation outer_comment_start = comment_start_;
+    comment_depth_ = 0;
+
     std::size_t pos = 0;
     int line_no = 0;
     while (pos < content.size()) {
@@ -156,6 +158,12 @@ class Reader {
       Status status = process_line(path, where, line, depth);
       if (!status.ok()) return status;
     }
+    if (comment_depth_ > 0) {
+      warn(comment_start_, "block comment ';--' is never closed with '--;' (the rest of the "
+                           "file was ignored)");
+    }
+    comment_depth_ = outer_comment_depth;
+    comment_start_ = outer_comment_start;
     open_files_.pop_back();
     return {};
   }
@@ -308,9 +316,8 @@ class Reader {
     }
 
     if (append) {
-      auto it = std::find_if(out_.sections.rbegin(), out_.sections.rend(),
-                             [&](const ConfigSection& s) { return s.name == section.name; });
-      if (it == out_.sections.rend()) {
+      auto it = last_index_.find(section.name);
+      if (it == last_index_.end()) {
         return error_at(where, "[" + shown(name) +
                                    "](+) appends to a section that does not exist yet (define [" +
                                    shown(name) + "] before it)");
@@ -319,7 +326,7 @@ class Reader {
         warn(where, "[" + shown(name) + "](+): only '+' applies when appending; other options "
                     "ignored");
       }
-      current_ = static_cast<std::size_t>(std::distance(it, out_.sections.rend())) - 1;
+      current_ = it->second;
       return {};
     }
 
@@ -328,13 +335,8 @@ class Reader {
                                  " sections; split the configuration");
     }
     for (const auto& base_name : section.bases) {
-      const ConfigSection* base = nullptr;
-      for (auto it = out_.sections.rbegin(); it != out_.sections.rend(); ++it) {
-        if (it->name == base_name) {
-          base = &*it;
-          break;
-        }
-      }
+      auto found = last_index_.find(base_name);
+      const ConfigSection* base = found == last_index_.end() ? nullptr : &out_.sections[found->second];
       if (base == nullptr) {
         return error_at(where, "[" + shown(name) + "] inherits from '" + shown(base_name) +
                                    "', which is not defined above (define [" + shown(base_name) +
@@ -352,6 +354,7 @@ class Reader {
     }
     out_.sections.push_back(std::move(section));
     current_ = out_.sections.size() - 1;
+    last_index_[out_.sections.back().name] = *current_;
     return {};
   }
 
@@ -392,6 +395,9 @@ class Reader {
   const ConfigLimits& limits_;
   ConfigFile out_;
   std::optional<std::size_t> current_;  // index of the section entries go to
+  // name -> index of the latest section of that name, for inheritance and (+) in O(1): a file
+  // of 10,000 peers all naming one template must not be quadratic.
+  std::unordered_map<std::string, std::size_t> last_index_;
   std::vector<std::string> open_files_;  // include stack, for loop detection
   std::size_t files_read_ = 0;
   std::size_t total_bytes_ = 0;

@@ -196,7 +196,9 @@ bool is_not_used(std::string_view key) {
 
 class Builder {
  public:
-  explicit Builder(ConfigDiagnostics& diag) : diag_(diag) {
+  Builder(ConfigDiagnostics& diag, std::size_t expected_peers) : diag_(diag) {
+    peers_.reserve(expected_peers);
+    index_.reserve(expected_peers);
     defaults_.context = general_.context;
     defaults_.codecs = general_.codecs;
     defaults_.qualify_freq = general_.qualify_freq;
@@ -648,7 +650,7 @@ Result<SipConfig> build_sip_config(const ConfigFile& sip, const ConfigFile* rtp)
   if (rtp != nullptr) {
     for (const auto& w : rtp->warnings) diag.warnings().push_back(w);
   }
-  Builder builder(diag);
+  Builder builder(diag, sip.sections.size());
   for (const auto& section : sip.sections) {
     if (section.name == "general" && !section.is_template) builder.general_section(section);
   }

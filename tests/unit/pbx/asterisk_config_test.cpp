@@ -168,6 +168,19 @@ TEST(AsteriskConfig, UnclosedBlockCommentIsWarned) {
             "was ignored)");
 }
 
+TEST(AsteriskConfig, BlockCommentDoesNotLeakOutOfAnIncludedFile) {
+  MemoryConfigLoader loader;
+  loader.add("/c/sip.conf", "[a]\n#include x.conf ;-- open here\nhidden=1\n--;\nafter=1\n");
+  loader.add("/c/x.conf", "k=v\n;-- never closed\nlost=1\n");
+  auto cfg = read_asterisk_config("/c/sip.conf", loader);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(keys(cfg->sections[0]), (std::vector<std::string>{"k=v", "after=1"}));
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_EQ(cfg->warnings[0],
+            "x.conf:2: block comment ';--' is never closed with '--;' (the rest of the file was "
+            "ignored)");
+}
+
 TEST(AsteriskConfig, IncludeIsRelativeToTheIncludingFile) {
   MemoryConfigLoader loader;
   loader.add("/etc/hapbx/sip.conf", "[general]\n#include peers/office.conf\n[tail]\n");

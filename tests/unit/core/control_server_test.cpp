@@ -276,6 +276,46 @@ TEST_F(ControlServerTest, AsyncCommandRepliesLaterExactlyOnce) {
   EXPECT_EQ(answer->text, "first");
 }
 
+TEST_F(ControlServerTest, CommandThatNeverRepliesIsCutAtTheDeadline) {
+  ControlServerOptions options = default_options();
+  options.client_timeout = 100ms;
+  make_server(options);
+  CommandReply kept;  // held past the deadline and the server, then called: must be harmless
+  ASSERT_TRUE(server_->add_async_command({"core", "hang"}, "Never answers",
+                                         [&kept](const std::vector<std::string>&, bool,
+                                                 CommandReply reply) { kept = std::move(reply); })
+                  .ok());
+  start();
+  auto answer = call({"core", "hang"}, false, 10s);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().message,
+            "pbxd closed the connection on " + socket_path_ + " without a complete answer");
+  stop();
+  ASSERT_TRUE(kept);
+  kept(CommandResult::success("too late"));
+}
+
+TEST_F(ControlServerTest, DestroyingTheServerClosesWaitingClients) {
+  make_server();
+  std::promise<void> entered;
+  ASSERT_TRUE(server_->add_async_command({"core", "wait"}, "Waits",
+                                         [&entered](const std::vector<std::string>&, bool,
+                                                    const CommandReply&) { entered.set_value(); })
+                  .ok());
+  start();
+  auto pending = std::async(std::launch::async, [this] { return call({"core", "wait"}); });
+  entered.get_future().wait();
+  on_loop([this] {
+    server_.reset();
+    return 0;
+  });
+  auto answer = pending.get();
+  ASSERT_FALSE(answer.ok());
+  EXPECT_NE(answer.error().message.find("without a complete answer"), std::string::npos);
+  struct stat st {};
+  EXPECT_NE(::stat(socket_path_.c_str(), &st), 0);
+}
+
 TEST_F(ControlServerTest, RegistrationErrors) {
   make_server();
   auto noop = [](const std::vector<std::string>&, bool) { return CommandResult::success(""); };

@@ -327,6 +327,17 @@ Status BindingStore::apply(std::span<const BindingChange> changes) {
   return Status::Ok();
 }
 
+size_t restore_bindings(BindingTable& table, std::vector<Binding> bindings, core::TimePoint now,
+                        int64_t wall_now) {
+  size_t restored = 0;
+  for (Binding& b : bindings) {
+    rebase_expiry(b, now, wall_now);
+    const auto put = table.put(std::move(b));
+    restored += put == BindingTable::PutOutcome::Added || put == BindingTable::PutOutcome::Updated;
+  }
+  return restored;
+}
+
 int64_t to_unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }

@@ -101,6 +101,12 @@ class BindingStore {
   size_t commits_ = 0;
 };
 
+// Puts the bindings read by load() into the table, their monotonic expiry derived from the wall
+// clock (now and wall_now taken at the same instant). Returns how many fit (the table's limits
+// still apply; the rest are dropped).
+size_t restore_bindings(BindingTable& table, std::vector<Binding> bindings, core::TimePoint now,
+                        int64_t wall_now);
+
 // Wall-clock "now" in Unix seconds, for the daemon (the registrar takes it as input).
 int64_t to_unix_seconds(std::chrono::system_clock::time_point t);
 

@@ -28,6 +28,15 @@ std::string status_text(const PeerQualifyStatus& status) {
   return std::string(to_string(status.state));
 }
 
+std::optional<QualifyTarget> qualify_target(std::span<const Binding> bindings) {
+  const Binding* best = nullptr;
+  for (const Binding& b : bindings) {
+    if (best == nullptr || b.expires_at > best->expires_at) best = &b;
+  }
+  if (best == nullptr) return std::nullopt;
+  return QualifyTarget{best->source, best->contact};
+}
+
 void QualifyMachine::set_peer(const std::string& name, QualifySettings settings,
                               core::TimePoint now) {
   Peer& peer = peers_[name];

@@ -25,11 +25,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "pbx/bindings.h"
 #include "sip/endpoint.h"
 
 namespace hapbx::pbx {
@@ -49,6 +51,10 @@ struct QualifyTarget {
   std::string request_uri;
   friend bool operator==(const QualifyTarget&, const QualifyTarget&) = default;
 };
+
+// The target for a peer with bindings: the most recently registered one (latest expiry), sent to
+// the address its REGISTER came from. nullopt when there are none.
+std::optional<QualifyTarget> qualify_target(std::span<const Binding> bindings);
 
 // Action: send OPTIONS to `target` for `peer`; report the result with `probe_id`.
 struct QualifyProbe {

@@ -96,6 +96,17 @@ TEST(BindingStore, ApplyAndReloadRoundTrip) {
   EXPECT_EQ(*b201, expected);  // every field, expires_at left for the caller to rebase
 }
 
+TEST(BindingStore, RestoreRebasesExpiryIntoTheTable) {
+  core::ManualClock clock;
+  BindingTable table;
+  std::vector<Binding> loaded{make("201", "sip:a", kWallSecs + 90),
+                              make("202", "sip:b", kWallSecs + 5)};
+  EXPECT_EQ(restore_bindings(table, loaded, clock.now(), kWallSecs), 2u);
+  ASSERT_NE(table.find("201", "sip:a"), nullptr);
+  EXPECT_EQ(table.find("201", "sip:a")->expires_at, clock.now() + seconds(90));
+  EXPECT_EQ(table.next_expiry(), clock.now() + seconds(5));
+}
+
 TEST(BindingStore, ExpiredBindingsDroppedAtLoadAndDeleted) {
   TempDir dir;
   auto store = BindingStore::open(dir.path(), kWall);

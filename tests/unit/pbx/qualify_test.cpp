@@ -142,6 +142,24 @@ TEST_F(QualifyTest, QualifyNoIsUnmonitored) {
   EXPECT_EQ(probes[0].peer, "202");
 }
 
+TEST(QualifyTargetOf, LatestBindingWins) {
+  core::ManualClock clock;
+  EXPECT_FALSE(qualify_target({}).has_value());
+  Binding a;
+  a.contact = "sip:201@10.0.0.1";
+  a.source = kTarget.endpoint;
+  a.expires_at = clock.now() + seconds(100);
+  Binding b = a;
+  b.contact = "sip:201@10.0.0.2";
+  b.source.port = 6000;
+  b.expires_at = clock.now() + seconds(200);
+  std::vector<Binding> both{a, b};
+  auto t = qualify_target(both);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->request_uri, "sip:201@10.0.0.2");
+  EXPECT_EQ(t->endpoint.port, 6000);
+}
+
 TEST(OptionsRequest, BuildsAParseableRequest) {
   OptionsRequestParams p;
   p.request_uri = "sip:201@192.168.1.20:5062;transport=udp";

@@ -9,10 +9,11 @@
 // Logging once per block: record_failure() returns `just_blocked` exactly once, on the failure
 // that starts the block; check() on a blocked source says blocked without asking to log.
 //
-// Bounded memory: at most `max_sources` entries; when full, the least recently touched entry is
-// evicted (expired ones go first, as they are never touched again). Under a spray from more
-// addresses than the cap, an old block can be evicted: acceptable, as each new source still
-// needs max_failures tries before it is blocked.
+// Bounded memory: two tables, each capped at `max_sources`: the failure counters (least recently
+// failed evicted first, expired windows dropped first) and the blocks (ordered by expiry, so the
+// block that ends soonest goes first, expired ones dropped first). A spray from more addresses
+// than the cap only evicts counters, never a block: each new address still needs max_failures
+// tries before it is blocked. Blocks are evicted only with more than max_sources sources blocked.
 //
 // Pure: takes `now` (monotonic). Not thread-safe: owned by the registrar's event loop.
 #pragma once
@@ -61,7 +62,7 @@ class AuthThrottle {
   // source is not checked, so it cannot succeed).
   void record_success(std::string_view source, core::TimePoint now);
 
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return counters_.size() + blocks_.size(); }
   uint64_t blocks_started() const { return blocks_started_; }
   uint64_t evictions() const { return evictions_; }
   const AuthThrottleOptions& options() const { return options_; }
@@ -70,20 +71,27 @@ class AuthThrottle {
   struct Entry {
     std::string source;
     uint32_t failures = 0;
-    core::TimePoint window_start{};
-    core::TimePoint blocked_until{};  // blocked while now < blocked_until
-    core::TimePoint touched{};
+    core::TimePoint window_start{};   // counters: start of the fixed window
+    core::TimePoint blocked_until{};  // blocks: blocked while now < blocked_until
   };
-  using List = std::list<Entry>;  // least recently touched first
+  // An LRU list with an index; keys view Entry::source (list nodes never move).
+  struct Table {
+    std::list<Entry> lru;  // front = evicted first
+    std::unordered_map<std::string_view, std::list<Entry>::iterator> index;
 
-  List::iterator find(std::string_view source);
-  void touch(List::iterator it, core::TimePoint now);
-  bool expired(const Entry& entry, core::TimePoint now) const;
-  void make_room(core::TimePoint now);
+    std::list<Entry>::iterator find(std::string_view source);
+    std::list<Entry>::iterator push_back(Entry entry);
+    void erase(std::list<Entry>::iterator it);
+    size_t size() const { return lru.size(); }
+  };
+
+  bool counter_expired(const Entry& entry, core::TimePoint now) const;
+  // Drops expired entries from the front, then evicts until there is room for one more.
+  void make_room(Table& table, bool blocks, core::TimePoint now);
 
   AuthThrottleOptions options_;
-  List lru_;
-  std::unordered_map<std::string_view, List::iterator> entries_;  // keys view Entry::source
+  Table counters_;
+  Table blocks_;
   uint64_t blocks_started_ = 0;
   uint64_t evictions_ = 0;
 };

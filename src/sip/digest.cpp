@@ -118,7 +118,9 @@ Result<std::vector<RawParam>> parse_digest_params(std::string_view text, std::st
           if (i + 1 == text.size()) break;
           char escaped = text[i + 1];
           auto ue = static_cast<unsigned char>(escaped);
-          if (escaped == '\r' || escaped == '\n' || ue == 0 || ue == 0x7f) {
+          // quoted-pair allows controls (RFC 3261 25.1); we refuse them so that no parsed
+          // value can carry one into a log line or a printed header.
+          if ((ue < 0x20 && escaped != '\t') || ue == 0x7f) {
             return make_error(std::string(what) + ": control character in quoted string");
           }
           param.value.push_back(escaped);

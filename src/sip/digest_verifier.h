@@ -19,6 +19,12 @@
 // unknown user (verify_unknown_user, which runs the same path with a dummy secret and always
 // fails) and to a wrong password.
 //
+// Left to the caller: looking the user up by credentials.username (and, as Asterisk does,
+// checking it against the To/From user), and comparing credentials.uri with the Request-URI if
+// it wants to (phones differ in how they spell it, so this layer does not).
+// Timing: a plaintext secret costs one more hash than an md5secret; the difference says nothing
+// about the password and little about the user (both exist).
+//
 // Not thread-safe (the nonce-count table): owned by the registrar's event loop.
 #pragma once
 

@@ -37,6 +37,7 @@ void ClientInvite::complete(TimePoint now, Actions& out) {
   // the 'Completed' state" (zero for reliable transports: Terminated at once).
   out.push_back(CancelTimer{TimerId::A});
   out.push_back(CancelTimer{TimerId::B});
+  out.push_back(CancelTimer{TimerId::CancelGuard});
   out.push_back(SendAck{});
   out.push_back(DeliverToTu{});
   const Duration d = config_.timer_d(reliable_);
@@ -74,6 +75,7 @@ Actions ClientInvite::on_response(int status_code, TimePoint now) {
       // pass the 2xx response to the TU, and set Timer M to 64*T1."
       out.push_back(CancelTimer{TimerId::A});
       out.push_back(CancelTimer{TimerId::B});
+      out.push_back(CancelTimer{TimerId::CancelGuard});
       out.push_back(DeliverToTu{});
       state_ = Accepted{};
       out.push_back(ArmTimer{TimerId::M, now + config_.timeout_64t1()});
@@ -109,12 +111,17 @@ Actions ClientInvite::on_timer(TimerId id, TimePoint now) {
       out.push_back(Transmit{true});
       calling->a_interval *= 2;
       out.push_back(ArmTimer{TimerId::A, now + calling->a_interval});
-    } else if (id == TimerId::B) {
+    } else if (id == TimerId::B || id == TimerId::CancelGuard) {
       // "If the client transaction is still in the 'Calling' state when timer B fires, the
       // client transaction SHOULD inform the TU that a timeout has occurred."
-      out.push_back(ReportFailure{Failure::Timeout, TimerId::B});
+      out.push_back(ReportFailure{Failure::Timeout, id});
       terminate(out);
     }
+  } else if (std::holds_alternative<Proceeding>(state_) && id == TimerId::CancelGuard) {
+    // 9.1: no final response 64*T1 after the CANCEL: "consider the original transaction
+    // cancelled and ... destroy the client transaction".
+    out.push_back(ReportFailure{Failure::Timeout, TimerId::CancelGuard});
+    terminate(out);
   } else if (std::holds_alternative<Completed>(state_) && id == TimerId::D) {
     // "If timer D fires while the client transaction is in the 'Completed' state, the client
     // transaction MUST move to the terminated state."
@@ -137,6 +144,15 @@ Actions ClientInvite::on_transport_error(TimePoint) {
       std::holds_alternative<Completed>(state_)) {
     out.push_back(ReportFailure{Failure::TransportError, TimerId::B});
     terminate(out);
+  }
+  return out;
+}
+
+Actions ClientInvite::on_cancel_sent(TimePoint now) {
+  Actions out;
+  // Only before a final response: in Accepted or Completed there is nothing left to give up.
+  if (std::holds_alternative<Calling>(state_) || std::holds_alternative<Proceeding>(state_)) {
+    out.push_back(ArmTimer{TimerId::CancelGuard, now + config_.timeout_64t1()});
   }
   return out;
 }

@@ -31,6 +31,7 @@
 //                         +----------------------------+
 //
 // Over a reliable transport there is no Timer A and Timer D is zero: Completed is left at once.
+// Once the TU has sent a CANCEL, CancelGuard (64*T1) ends Calling/Proceeding as a timeout (9.1).
 #pragma once
 
 #include <variant>
@@ -60,6 +61,9 @@ class ClientInvite {
   Actions on_response(int status_code, TimePoint now);
   Actions on_timer(TimerId id, TimePoint now);
   Actions on_transport_error(TimePoint now);
+  // The TU sent a CANCEL for this INVITE (9.1): without a final response within 64*T1 the
+  // transaction gives up (ReportFailure Timeout, timer CancelGuard).
+  Actions on_cancel_sent(TimePoint now);
 
   const State& state() const { return state_; }
   bool terminated() const { return std::holds_alternative<Terminated>(state_); }

@@ -68,7 +68,11 @@ std::string client_transaction_key(const Message& message) {
   // field as the branch parameter in the top Via header field of the request that created the
   // transaction [and] the method parameter in the CSeq header field matches the method of the
   // request that created the transaction".
-  return fmt::format("{}{}{}", top_via(message).branch, kSep, cseq_method(message));
+  return client_transaction_key(top_via(message).branch, cseq_method(message));
+}
+
+std::string client_transaction_key(std::string_view branch, std::string_view method) {
+  return fmt::format("{}{}{}", branch, kSep, method);
 }
 
 std::string server_transaction_key(const Message& request) {

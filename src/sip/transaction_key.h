@@ -31,6 +31,8 @@ bool is_rfc3261_branch(std::string_view branch);
 
 // Key of the client transaction a request we send creates, or a response we receive matches.
 std::string client_transaction_key(const Message& message);
+// The same from its parts (e.g. the INVITE a CANCEL we send is for: same branch, 9.1).
+std::string client_transaction_key(std::string_view branch, std::string_view method);
 
 // Key of the server transaction a received request (not ACK) creates or, when it is a
 // retransmission, matches.

@@ -261,6 +261,10 @@ Result<TransactionId> TransactionLayer::send_request(Message&& request,
   }
 
   const bool reliable = destination.transport == TransportKind::Tcp;
+  const std::string cancelled_invite_key =
+      request.method() == Method::Cancel
+          ? client_transaction_key(request.vias().front().branch, to_string(Method::Invite))
+          : std::string();
   const TransactionId id = next_id_++;
   auto entry = std::make_unique<Entry>(key, std::in_place_type<ClientData>,
                                        txn::ClientNonInvite(config_.timers, reliable),
@@ -275,6 +279,16 @@ Result<TransactionId> TransactionLayer::send_request(Message&& request,
   transactions_.emplace(id, std::move(entry));
   ++counters_.client_transactions;
   apply(id, std::move(actions));
+  if (!cancelled_invite_key.empty()) {
+    // 9.1: the INVITE this CANCEL is for gives up 64*T1 from now if no final response comes.
+    auto invite = client_index_.find(cancelled_invite_key);
+    if (invite != client_index_.end()) {
+      auto& target = std::get<ClientData>(transactions_.at(invite->second)->data);
+      if (auto* machine = std::get_if<txn::ClientInvite>(&target.machine)) {
+        apply(invite->second, machine->on_cancel_sent(now));
+      }
+    }
+  }
   return id;
 }
 

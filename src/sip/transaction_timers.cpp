@@ -20,6 +20,7 @@ std::string_view to_string(TimerId id) {
     case TimerId::L: return "L";
     case TimerId::M: return "M";
     case TimerId::Trying: return "Trying";
+    case TimerId::CancelGuard: return "CancelGuard";
   }
   return "?";
 }

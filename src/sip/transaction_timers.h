@@ -13,11 +13,16 @@ namespace hapbx::sip {
 using core::Duration;
 using core::TimePoint;
 
-// One name per timer of RFC 3261 Table 4 plus RFC 6026 L and M, plus Trying: the optional delay
-// before a server INVITE transaction sends 100 Trying on its own (17.2.1: "unless it knows that
-// the TU will generate a provisional or final response within 200 ms").
-enum class TimerId { A, B, D, E, F, G, H, I, J, K, L, M, Trying };
-inline constexpr int kTimerCount = 13;
+// One name per timer of RFC 3261 Table 4 plus RFC 6026 L and M, and two more:
+// - Trying: the optional delay before a server INVITE transaction sends 100 Trying on its own
+//   (17.2.1: "unless it knows that the TU will generate a provisional or final response within
+//   200 ms");
+// - CancelGuard: 64*T1 after a CANCEL for a client INVITE went out, the INVITE is given up if
+//   no final response came (9.1: "If no final response is received for the original request in
+//   64*T1 seconds after the CANCEL was sent, the client SHOULD then consider the original
+//   transaction cancelled and SHOULD destroy the client transaction").
+enum class TimerId { A, B, D, E, F, G, H, I, J, K, L, M, Trying, CancelGuard };
+inline constexpr int kTimerCount = 14;
 std::string_view to_string(TimerId id);  // "A", "B", ..., "Trying"
 
 struct TimerConfig {

@@ -148,6 +148,34 @@ TEST(ClientInviteTest, ScaledT1ScalesTheWholeSchedule) {
   EXPECT_EQ(h.failures.at(0).second, milliseconds(6400));
 }
 
+TEST(ClientInviteTest, CancelGuardGivesUpTheInvite64T1AfterTheCancel) {
+  MachineHarness<ClientInvite> h(config(), kUdp);
+  h.apply(h.machine.start(h.now()));
+  h.run_until(milliseconds(100));
+  h.apply(h.machine.on_response(180, h.now()));
+  h.run_until(milliseconds(10000));
+  h.apply(h.machine.on_cancel_sent(h.now()));
+  EXPECT_EQ(h.deadline_offset(TimerId::CancelGuard), milliseconds(42000));
+  h.run_timers();
+  ASSERT_EQ(h.failures.size(), 1u);
+  EXPECT_EQ(h.failures[0].first.timer, TimerId::CancelGuard);
+  EXPECT_EQ(h.failures[0].second, milliseconds(42000));
+  EXPECT_TRUE(h.machine.terminated());
+}
+
+TEST(ClientInviteTest, CancelGuardStopsWhenTheFinalResponseComes) {
+  MachineHarness<ClientInvite> h(config(), kUdp);
+  h.apply(h.machine.start(h.now()));
+  h.apply(h.machine.on_response(180, h.now()));
+  h.apply(h.machine.on_cancel_sent(h.now()));
+  h.run_until(milliseconds(1000));
+  h.apply(h.machine.on_response(487, h.now()));
+  EXPECT_FALSE(h.deadline(TimerId::CancelGuard));
+  h.run_timers();
+  EXPECT_TRUE(h.failures.empty());
+  EXPECT_EQ(h.acks, ms({1000}));
+}
+
 TEST(ClientInviteTest, OutOfRangeStatusIsIgnored) {
   MachineHarness<ClientInvite> h(config(), kUdp);
   h.apply(h.machine.start(h.now()));

@@ -370,6 +370,29 @@ TEST_F(TransactionLayerTest, ClientInviteOverTcpEndsAtTheFailureAndReportsTransp
   EXPECT_EQ(layer_.counters().transport_errors, 1u);
 }
 
+TEST_F(TransactionLayerTest, ClientInviteGivesUpWhenTheCancelGetsNoFinalResponse) {
+  const std::string invite = build_request({});
+  auto invite_id = layer_.send_request(invite, udp_peer(), now());
+  ASSERT_TRUE(invite_id.ok());
+  layer_.on_message(response_to(invite, 180), udp_peer(), now());
+  layer_.take_actions();
+  clock_.advance(milliseconds(5000));
+  RequestSpec cancel;
+  cancel.method = "CANCEL";
+  const std::string cancel_bytes = build_request(cancel);
+  ASSERT_TRUE(layer_.send_request(cancel_bytes, udp_peer(), now()).ok());
+  layer_.take_actions();
+  layer_.on_message(response_to(cancel_bytes, 200), udp_peer(), now());
+  layer_.take_actions();
+  run_until(milliseconds(36000));
+  EXPECT_EQ(layer_.state_name(*invite_id), "Proceeding");
+  run_until(milliseconds(37000));  // 9.1: 64*T1 after the CANCEL
+  auto failed = take<ClientTransactionFailed>(leftovers_);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].transaction, *invite_id);
+  EXPECT_EQ(layer_.size(), 0u);
+}
+
 // --- client non-INVITE ---------------------------------------------------------------------
 
 TEST_F(TransactionLayerTest, ClientNonInviteScheduleAndCompletion) {

@@ -36,6 +36,11 @@ with open(tmp + "/sip.conf", "w") as f:
     f.write("[general]\nrealm=asterisk\nminexpiry=60\nmaxexpiry=3600\ndefaultexpiry=120\n\n")
     # qualify=no: Kamailio does not qualify either, so both do the same work per REGISTER.
     f.write("[bench-phone](!)\ntype=friend\nhost=dynamic\nqualify=no\ncontext=default\n\n")
+    # A peer known only by its md5secret makes pbxd challenge with MD5 alone (no SHA-256
+    # challenge, RFC 8760): sipp 3.6 answers only MD5, and Kamailio challenges with MD5 alone too.
+    import hashlib
+    f.write("[md5only](bench-phone)\nmd5secret=%s\n\n"
+            % hashlib.md5(b"md5only:asterisk:md5onlypass").hexdigest())
     for u in users:
         f.write("[%d](bench-phone)\nsecret=%dpass\n\n" % (u, u))
 PY

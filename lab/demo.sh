@@ -9,8 +9,8 @@ hp_init "${1:-build/bin}"
 TIMELINE=()
 mark() { TIMELINE+=("$(hp_elapsed)s  $*"); hp_log "$*"; }
 
-hp_start_pbxd "$HP_ROOT/examples/thesis" qualifyfreq=2
-mark "pbxd started (pid $HP_PBXD_PID) on 127.0.0.1:$HP_PORT with examples/thesis"
+hp_start_pbxd "$HP_THESIS" qualifyfreq=2
+mark "pbxd started (pid $HP_PBXD_PID) on 127.0.0.1:$HP_PORT with ${HP_THESIS#"$HP_ROOT"/}"
 
 for ext in 201 202; do
   port=$(hp_free_port)

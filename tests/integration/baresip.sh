@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 hp_init "$1"
 command -v baresip >/dev/null || hp_fail "baresip not installed (run: make deps)"
-hp_start_pbxd "$HP_ROOT/examples/thesis" qualifyfreq=1
+hp_start_pbxd "$HP_THESIS" qualifyfreq=1
 
 mkdir -p "$HP_TMP/baresip"
 BARESIP_PORT=$(hp_free_port)

@@ -3,7 +3,7 @@
 # the test takes seconds; the binding is polled with a deadline, never waited for blindly.
 source "$(dirname "$0")/lib.sh"
 hp_init "$1"
-hp_start_pbxd "$HP_ROOT/examples/thesis" minexpiry=2
+hp_start_pbxd "$HP_THESIS" minexpiry=2
 
 HP_SIPP_PORT=$(hp_free_port) hp_expect_sipp reg register_auth $(hp_creds 201 201pass) -key expires 3
 hp_expect_json "201 is bound right after the 200" "len(contacts('201')) == 1" sip show peers

@@ -10,11 +10,15 @@ set -u -o pipefail
 
 HP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HP_SIPP_DIR="$HP_ROOT/tests/sipp"
+# The config the tests copy; override to run the suite against another one.
+HP_THESIS=${HAPBX_TEST_CONFIG:-$HP_ROOT/examples/thesis}
 HP_PIDS=()          # every background process this script started
 HP_PBXD_WRAP=()     # command prefix for pbxd, e.g. (taskset -c 0) in the benchmark
-HP_T0=$(date +%s.%N)
 
-hp_elapsed() { python3 -c "import sys,time; print('%6.2f' % (time.time()-float(sys.argv[1])))" "$HP_T0"; }
+# Microseconds since the epoch, from bash itself (python3 starts slowly on a loaded machine).
+hp_now_us() { local t=${EPOCHREALTIME/./}; echo $(( 10#$t )); }
+HP_T0=$(hp_now_us)
+hp_elapsed() { local d=$(( $(hp_now_us) - HP_T0 )); printf '%3d.%02d' $(( d / 1000000 )) $(( d % 1000000 / 10000 )); }
 hp_log() { echo "[$(hp_elapsed)s] $*" >&2; }
 
 # Prints the tail of every log in the temp dir, then exits 1 (the trap cleans up).
@@ -92,7 +96,7 @@ hp_spawn() {
 
 # hp_free_port: a loopback port free for both UDP and TCP right now (the OS picks it).
 hp_free_port() {
-  python3 - <<'PY'
+  python3 -I -S - <<'PY'
 import socket
 for _ in range(50):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -117,10 +121,9 @@ PY
 # test with DESCRIPTION when the deadline passes.
 hp_wait_until() {
   local secs=$1 what=$2; shift 2
-  local deadline
-  deadline=$(python3 -c "import time,sys; print(time.time()+float(sys.argv[1]))" "$secs")
+  local deadline=$(( $(hp_now_us) + secs * 1000000 ))
   while ! "$@" >/dev/null 2>&1; do
-    if python3 -c "import time,sys; sys.exit(0 if time.time()>float(sys.argv[1]) else 1)" "$deadline"; then
+    if [ "$(hp_now_us)" -gt "$deadline" ]; then
       "$@" >&2   # once more, visibly: says why the condition does not hold
       hp_fail "timed out after ${secs}s waiting for: $what"
     fi
@@ -133,7 +136,7 @@ hp_wait_until() {
 hp_make_config() {
   local src=$1 dest=$2; shift 2
   mkdir -p "$dest" && cp -r "$src"/. "$dest"/ || hp_fail "cannot copy config $src"
-  python3 - "$dest/sip.conf" "$@" <<'PY' || hp_fail "cannot edit $dest/sip.conf"
+  python3 -I -S - "$dest/sip.conf" "$@" <<'PY' || hp_fail "cannot edit $dest/sip.conf"
 import re, sys
 path, pairs = sys.argv[1], sys.argv[2:]
 over = dict(p.split("=", 1) for p in pairs)
@@ -160,12 +163,12 @@ PY
 # hp_cli ARGS...: the admin command against our daemon's socket.
 hp_cli() { "$HP_BIN/hapbx" pbx --socket "$HP_SOCK" "$@"; }
 
-# hp_start_pbxd CONFIG_SRC [KEY=VALUE...]: copies CONFIG_SRC (default examples/thesis) to
+# hp_start_pbxd CONFIG_SRC [KEY=VALUE...]: copies CONFIG_SRC (default $HP_THESIS) to
 # $HP_TMP/etc with bindaddr 127.0.0.1 and a free bindport (plus the given [general] keys), starts
 # pbxd and waits until its CLI answers. Retries with another port if pbxd dies at start (port taken
 # meanwhile). Sets HP_PORT, HP_SOCK, HP_PBXD_PID, HP_CONF, HP_STATE.
 hp_start_pbxd() {
-  local src=${1:-$HP_ROOT/examples/thesis}; shift || true
+  local src=${1:-$HP_THESIS}; shift || true
   [ -f "$src/sip.conf" ] || hp_fail "no sip.conf in $src"
   HP_CONF=$HP_TMP/etc
   HP_STATE=${HP_STATE:-$HP_TMP/state}
@@ -233,7 +236,7 @@ hp_json_check() {
   local expr=$1; shift
   local out
   out=$(hp_cli --json "$@" 2>&1) || { echo "CLI failed: $out" >&2; return 1; }
-  python3 - "$expr" "$out" <<'PY'
+  python3 -I -S - "$expr" "$out" <<'PY'
 import json, sys
 expr, text = sys.argv[1], sys.argv[2]
 try:

@@ -4,7 +4,7 @@
 # qualifyfreq lowered to 1 s so the test runs in seconds.
 source "$(dirname "$0")/lib.sh"
 hp_init "$1"
-hp_start_pbxd "$HP_ROOT/examples/thesis" qualifyfreq=1
+hp_start_pbxd "$HP_THESIS" qualifyfreq=1
 
 PHONE=$(hp_free_port)
 hp_spawn phone202 timeout -k 5 100 sipp -sf "$HP_SIPP_DIR/register_and_stay.xml" "127.0.0.1:$HP_PORT" \

@@ -80,9 +80,14 @@ def fail(case, sent, got, why):
     sys.exit(1)
 
 
-def expect_400(udp, port, case, data, word):
-    """Parseable but invalid: 400 whose reason phrase names the fault (contains `word`)."""
+def expect_400(udp, port, case, data, word, may_drop=False):
+    """Parseable but invalid: 400 whose reason phrase names the fault (contains `word`).
+    may_drop: no answer is accepted too (a request without From or Call-ID cannot get a response
+    that copies them, RFC 3261 8.2.6.2, so the server may treat it as beyond repair)."""
     got = udp.exchange(port, data)
+    if not got and may_drop:
+        print("ok  %-28s -> dropped" % case)
+        return
     if not got:
         fail(case, data, got, "expected 400 naming %r, got no answer" % word)
     code, reason = status_line(got)
@@ -146,11 +151,13 @@ def bad_input(port):
     expect_400(udp, port, "CSeq method mismatch",
                request("REGISTER", port, p, headers={"CSeq": "1 INVITE"}), "CSeq")
     expect_400(udp, port, "missing Call-ID",
-               request("REGISTER", port, p, drop=("Call-ID",)), "Call-ID")
+               request("REGISTER", port, p, drop=("Call-ID",)), "Call-ID", may_drop=True)
     expect_400(udp, port, "missing From",
-               request("REGISTER", port, p, drop=("From",)), "From")
+               request("REGISTER", port, p, drop=("From",)), "From", may_drop=True)
     expect_400(udp, port, "Max-Forwards not a number",
                request("OPTIONS", port, p, headers={"Max-Forwards": "many"}), "Max-Forwards")
+    expect_400(udp, port, "To without a URI",
+               request("REGISTER", port, p, headers={"To": "<>"}), "To")
     expect_400(udp, port, "Content-Length beyond datagram",
                request("OPTIONS", port, p, headers={"Content-Length": "500"}), "Content-Length")
     oversize_tcp(port)

@@ -263,6 +263,10 @@ RegisterOutcome Registrar::handle(const sip::Message& request, const sip::Endpoi
   }
 
   outcome.aor = peer->name;
+  // Step 1, relaxed as Asterisk: any domain is ours. Said at debug level for whoever wonders.
+  log(outcome, Level::Debug,
+      fmt::format("REGISTER for '{}' to domain '{}' accepted (domains are not checked)",
+                  peer->name, request.request_uri().host));
   return update_bindings(request, source, *peer, now, wall_now, std::move(outcome));
 }
 
@@ -395,8 +399,9 @@ RegisterOutcome Registrar::update_bindings(const sip::Message& request,
       // Evict the binding closest to expiry that this request does not mention.
       const Binding* victim = nullptr;
       for (const Binding& existing : table_.contacts(peer.name)) {
-        const bool mentioned = std::any_of(plans.begin(), plans.end(),
-                                           [&](const Plan& q) { return q.key == existing.contact; });
+        const bool mentioned = std::any_of(plans.begin(), plans.end(), [&](const Plan& other) {
+          return other.key == existing.contact;
+        });
         if (!mentioned && (victim == nullptr || existing.expires_at < victim->expires_at)) {
           victim = &existing;
         }

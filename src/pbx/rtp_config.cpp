@@ -22,11 +22,10 @@ bool apply_rtp_range_option(const ConfigEntry& entry, SipGeneral& general, RtpRa
                             ConfigDiagnostics& diag) {
   const bool is_start = iequals(entry.key, "rtpstart");
   if (!is_start && !iequals(entry.key, "rtpend")) return false;
-  auto n = conf::parse_number(entry.value, 1024, 65535);
+  auto n = conf::parse_number_option(entry.key, entry.value, 1024, 65535,
+                                     is_start ? "10000" : "20000");
   if (!n.ok()) {
-    diag.fail(entry.where, std::string(entry.key) + " " + n.error().message +
-                               " (expected a UDP port from 1024 to 65535, e.g. " +
-                               (is_start ? "rtpstart=10000)" : "rtpend=20000)"));
+    diag.fail(entry.where, n.error().message);
     return true;
   }
   if (is_start) {

@@ -262,9 +262,9 @@ class Builder {
 
   std::optional<long long> number(const ConfigEntry& e, long long min, long long max,
                                   const char* example) {
-    auto n = conf::parse_number(e.value, min, max);
+    auto n = conf::parse_number_option(e.key, e.value, min, max, example);
     if (n.ok()) return n.value();
-    bad(e, n.error().message + " (write e.g. " + shown(e.key) + "=" + example + ")");
+    diag_.fail(e.where, n.error().message);
     return std::nullopt;
   }
 

@@ -166,6 +166,8 @@ struct SipConfig {
   std::vector<SipPeer> peers;         // file order; templates never appear here
   std::vector<std::string> warnings;  // each "sip.conf:12: ...", notes included
 
+  // By section name, case-sensitive (the SIP user part is, RFC 3261 19.1.4; chan_sip compared
+  // case-insensitively). O(1). The pointer lives as long as this SipConfig is not modified.
   const SipPeer* find_peer(std::string_view name) const;
 
   // Internal: name -> index into peers. Rebuilt by build_sip_config(); call reindex() after

@@ -74,6 +74,17 @@ Result<long long> parse_number(std::string_view value, long long min, long long 
   return n;
 }
 
+Result<long long> parse_number_option(std::string_view key, std::string_view value, long long min,
+                                      long long max, std::string_view example) {
+  auto n = parse_number(value, min, max);
+  if (n.ok()) return n;
+  std::string message = shown(key) + ": " + n.error().message;
+  if (message.find("out of range") == std::string::npos) {
+    message += " (write e.g. " + shown(key) + "=" + std::string(example) + ")";
+  }
+  return make_error(std::move(message));
+}
+
 Result<BindAddress> parse_host_port(std::string_view value, uint16_t default_port) {
   BindAddress out;
   out.port = default_port;

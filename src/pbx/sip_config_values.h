@@ -22,6 +22,11 @@ std::optional<bool> parse_bool(std::string_view value);
 // A whole decimal number in [min, max].
 Result<long long> parse_number(std::string_view value, long long min, long long max);
 
+// The same for an option, with the message users see: "key: 'x' is not a whole number (write
+// e.g. key=120)" or "key: '70000' is out of range (expected 1 to 65535)".
+Result<long long> parse_number_option(std::string_view key, std::string_view value, long long min,
+                                      long long max, std::string_view example);
+
 // "addr", "addr:port", "[v6]", "[v6]:port" or a bare IPv6 address (no port then).
 Result<BindAddress> parse_host_port(std::string_view value, uint16_t default_port);
 

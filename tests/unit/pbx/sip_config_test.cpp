@@ -320,13 +320,11 @@ TEST(SipConfigErrors, BadNumbers) {
             "sip.conf:2: defaultexpiry: 'soon' is not a whole number (write e.g. "
             "defaultexpiry=120)");
   EXPECT_EQ(error_of("[general]\nbindport=70000\n"),
-            "sip.conf:2: bindport: '70000' is out of range (expected 1 to 65535) (write e.g. "
-            "bindport=5060)");
+            "sip.conf:2: bindport: '70000' is out of range (expected 1 to 65535)");
   EXPECT_EQ(error_of("[201]\nsecret=x\ncall-limit=-1\n"),
-            "sip.conf:3: call-limit: '-1' is out of range (expected 0 to 1000000) (write e.g. "
-            "call-limit=2)");
+            "sip.conf:3: call-limit: '-1' is out of range (expected 0 to 1000000)");
   EXPECT_EQ(error_of("[201]\nsecret=x\nport=0\n"),
-            "sip.conf:3: port: '0' is out of range (expected 1 to 65535) (write e.g. port=5060)");
+            "sip.conf:3: port: '0' is out of range (expected 1 to 65535)");
 }
 
 TEST(SipConfigErrors, BadBoolean) {
@@ -404,8 +402,9 @@ TEST(SipConfigErrors, RtpRange) {
             "rtp.conf:2: rtpstart 10000 is not below rtpend 9000 (set rtpstart lower than "
             "rtpend, e.g. rtpstart=10000 and rtpend=20000)");
   EXPECT_EQ(error_of("[general]\nrtpstart=80\n"),
-            "sip.conf:2: rtpstart '80' is out of range (expected 1024 to 65535) (expected a UDP "
-            "port from 1024 to 65535, e.g. rtpstart=10000)");
+            "sip.conf:2: rtpstart: '80' is out of range (expected 1024 to 65535)");
+  EXPECT_EQ(error_of("[general]\nrtpend=lots\n"),
+            "sip.conf:2: rtpend: 'lots' is not a whole number (write e.g. rtpend=20000)");
 }
 
 TEST(SipConfigErrors, Acl) {

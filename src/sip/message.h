@@ -104,11 +104,13 @@ class Message {
 
   // Every header line, in order.
   const std::vector<Header>& headers() const { return headers_; }
-  // First value of a header (by id, or by name for unknown ones); nullopt when absent.
+  // Value of the first line of a header (by id, or by name: full or compact, any case);
+  // nullopt when absent. A comma-separated line is returned whole: use values() to split.
   std::optional<std::string_view> header(HeaderId id) const;
   std::optional<std::string_view> header(std::string_view name) const;
   // All values of a header, comma-separated lists split (commas inside quotes and <> respected),
-  // across repeated header lines, in order.
+  // across repeated header lines, in order. Headers that are not lists in RFC 3261 (Authorization,
+  // WWW-Authenticate, Date, User-Agent, Subject, ...) yield one value per line, unsplit.
   std::vector<std::string_view> values(HeaderId id) const;
 
   // Ingress-validated headers. For a message without ParseFault these are all present and valid.

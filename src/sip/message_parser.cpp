@@ -308,7 +308,7 @@ Result<Message> MessageParser::parse(std::string bytes, const ParseOptions& opti
   if (!st) return st.error();
 
   const size_t header_begin = std::min(start_line_end + 1, blank);
-  m.headers_.reserve(static_cast<size_t>(std::count(data + header_begin, data + blank, '\n')) + 1);
+  m.headers_.reserve(24);  // typical request; hostile ones grow geometrically
 
   // Logical header lines: a line starting with SP/HT continues the previous one (RFC 3261
   // 7.3.1); the CRLF before it is overwritten with spaces so the value is one contiguous view.

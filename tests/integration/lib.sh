@@ -14,6 +14,7 @@ HP_SIPP_DIR="$HP_ROOT/tests/sipp"
 HP_THESIS=${HAPBX_TEST_CONFIG:-$HP_ROOT/examples/thesis}
 HP_PIDS=()          # every background process this script started
 HP_PBXD_WRAP=()     # command prefix for pbxd, e.g. (taskset -c 0) in the benchmark
+HP_PBXD_ARGS=()     # extra pbxd arguments, e.g. (--log-level warning)
 
 # Microseconds since the epoch, from bash itself (python3 starts slowly on a loaded machine).
 hp_now_us() { local t=${EPOCHREALTIME/./}; echo $(( 10#$t )); }
@@ -188,7 +189,8 @@ hp_start_pbxd() {
 # hp_run_pbxd: starts pbxd on the current $HP_CONF/$HP_STATE/$HP_SOCK and waits (10 s) until
 # `core show version` answers; 1 if the process ended first.
 hp_run_pbxd() {
-  hp_spawn pbxd "${HP_PBXD_WRAP[@]}" "$HP_BIN/pbxd" --config-dir "$HP_CONF" --state-dir "$HP_STATE" --socket "$HP_SOCK"
+  hp_spawn pbxd "${HP_PBXD_WRAP[@]}" "$HP_BIN/pbxd" --config-dir "$HP_CONF" --state-dir "$HP_STATE" --socket "$HP_SOCK" \
+    "${HP_PBXD_ARGS[@]}"
   HP_PBXD_PID=$HP_LAST_PID
   local deadline=$(( $(date +%s) + 10 ))
   while ! hp_cli core show version >/dev/null 2>&1; do
@@ -234,11 +236,11 @@ hp_expect_sipp() {
 # Returns 0 if the expression is true; prints the JSON and the reason otherwise.
 hp_json_check() {
   local expr=$1; shift
-  local out
-  out=$(hp_cli --json "$@" 2>&1) || { echo "CLI failed: $out" >&2; return 1; }
+  local out="$HP_TMP/cli.json"
+  hp_cli --json "$@" >"$out" 2>&1 || { echo "CLI failed: $(head -c 500 "$out")" >&2; return 1; }
   python3 -I -S - "$expr" "$out" <<'PY'
 import json, sys
-expr, text = sys.argv[1], sys.argv[2]
+expr, text = sys.argv[1], open(sys.argv[2]).read()
 try:
     d = json.loads(text)
 except ValueError as e:

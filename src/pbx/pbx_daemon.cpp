@@ -88,8 +88,17 @@ struct PbxDaemon::Impl {
     uint64_t probe_id;
   };
 
+  // Room for a registration storm: at 5,000 REGISTER/s each 200 OK is kept 32 s (Timer J)
+  // to absorb retransmissions, about 160,000 transactions of roughly 1 KB.
+  static sip::TransactionLayerConfig layer_config() {
+    sip::TransactionLayerConfig c;
+    c.max_transactions = 200000;
+    return c;
+  }
+
   Impl(asio::io_context& io_, PbxOptions options_)
-      : io(io_), options(std::move(options_)), transaction_timer(io), expiry_timer(io),
+      : io(io_), options(std::move(options_)), layer(layer_config()), transaction_timer(io),
+        expiry_timer(io),
         qualify_timer(io), drop_log(5, core::seconds(10)) {}
 
   asio::io_context& io;
@@ -113,6 +122,7 @@ struct PbxDaemon::Impl {
   asio::steady_timer expiry_timer;
   asio::steady_timer qualify_timer;
   core::LogRateLimiter drop_log;
+  core::LogRateLimiter refused_log{5, core::seconds(10)};
   uint64_t dropped_unparseable = 0;
 
   std::vector<PendingRegister> pending_registers;
@@ -280,6 +290,7 @@ struct PbxDaemon::Impl {
   void run_qualify() {
     if (stopped) return;
     const auto now = clock.now();
+    log_events(qualify.check_no_answer(now));
     for (auto& probe : qualify.poll(now)) send_probe(probe, now);
     process_layer_actions();
     if (auto next = qualify.next_wakeup()) {
@@ -348,6 +359,8 @@ struct PbxDaemon::Impl {
     sip::Message message = std::move(received).value();
     if (message.is_response()) {
       if (message.fault() != sip::ParseFault::None) return;  // never trust a broken response
+      // RFC 3261 18.1.2: a response whose top Via is not ours was misrouted; drop it.
+      if (message.vias().empty() || message.vias().front().port != transport->local_port()) return;
     } else {
       sip::ScreeningPolicy policy{kAllowedMethods, {}};
       if (auto rejection = sip::screen_request(message, policy)) {
@@ -406,6 +419,12 @@ struct PbxDaemon::Impl {
     if (it == probes.end()) return;
     log_events(qualify.on_response(it->second.peer, it->second.probe_id, clock.now()));
     probes.erase(it);
+    schedule_qualify();
+  }
+
+  // The probe schedule changed; re-plan after the current batch of layer actions is done.
+  void schedule_qualify() {
+    asio::post(io, [this] { run_qualify(); });
   }
 
   void handle(sip::ClientTransactionFailed& a) {
@@ -413,11 +432,17 @@ struct PbxDaemon::Impl {
     if (it == probes.end()) return;
     log_events(qualify.on_timeout(it->second.peer, it->second.probe_id, clock.now()));
     probes.erase(it);
+    schedule_qualify();
   }
 
   void handle(sip::RequestRefused& a) {
-    spdlog::warn("transaction table full: 503 to {} from {}", a.request.method_text(),
-                 sip::to_string(a.source));
+    uint64_t suppressed = 0;
+    if (refused_log.allow(clock.now(), suppressed)) {
+      spdlog::warn("transaction table full: 503 to {} from {}{}", a.request.method_text(),
+                   sip::to_string(a.source),
+                   suppressed ? fmt::format(" ({} more since the last report)", suppressed)
+                              : std::string());
+    }
     if (a.request.method() == sip::Method::Ack || a.request.vias().empty()) return;
     auto writer = sip::make_response(a.request, 503, {}, sip::random_token(10));
     writer.header("Retry-After", "5");
@@ -466,6 +491,14 @@ struct PbxDaemon::Impl {
         registrar->handle(request, source, clock.now(), std::chrono::system_clock::now());
     log_registrar(outcome.log);
     if (!outcome.response) return;  // a blocked source, dropped by policy
+    if (outcome.status == 401) {
+      // A challenge is cheap to compute again for a retransmission; keeping a Completed
+      // transaction for it (32 s over UDP) would double the memory of a registration storm.
+      if (auto st = layer.send_final_and_forget(transaction, std::move(*outcome.response)); !st) {
+        spdlog::debug("challenge not sent: {}", st.error().message);
+      }
+      return;
+    }
     if (outcome.changes.empty()) {
       send_response(transaction, std::move(*outcome.response), outcome.status);
       return;

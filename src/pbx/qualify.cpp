@@ -90,14 +90,37 @@ std::vector<QualifyProbe> QualifyMachine::poll(core::TimePoint now) {
   return out;
 }
 
+namespace {
+core::TimePoint no_answer_deadline(core::TimePoint sent_at, std::chrono::milliseconds max) {
+  return sent_at + 2 * max;
+}
+}  // namespace
+
 std::optional<core::TimePoint> QualifyMachine::next_wakeup() const {
   std::optional<core::TimePoint> best;
   for (const auto& [name, peer] : peers_) {
-    if (peer.next_probe && peer.in_flight == 0 && (!best || *peer.next_probe < *best)) {
-      best = peer.next_probe;
+    std::optional<core::TimePoint> due;
+    if (peer.in_flight != 0) {
+      due = no_answer_deadline(peer.sent_at, peer.settings.max);
+    } else if (peer.next_probe) {
+      due = peer.next_probe;
     }
+    if (due && (!best || *due < *best)) best = due;
   }
   return best;
+}
+
+std::vector<QualifyEvent> QualifyMachine::check_no_answer(core::TimePoint now) {
+  std::vector<QualifyEvent> events;
+  for (auto& [name, peer] : peers_) {
+    if (peer.in_flight == 0 || no_answer_deadline(peer.sent_at, peer.settings.max) > now) {
+      continue;
+    }
+    for (auto& e : transition(name, peer, QualifyState::Unreachable)) {
+      events.push_back(std::move(e));
+    }
+  }
+  return events;
 }
 
 QualifyMachine::Peer* QualifyMachine::find(const std::string& name, uint64_t probe_id) {

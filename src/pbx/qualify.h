@@ -97,6 +97,10 @@ class QualifyMachine {
   // A final response to the probe arrived at `now` (latency = now - send time).
   std::vector<QualifyEvent> on_response(const std::string& peer, uint64_t probe_id,
                                         core::TimePoint now);
+  // Probes unanswered for twice the peer's qualify max (chan_sip's no-answer rule: a phone
+  // that takes that long is treated as gone) become UNREACHABLE at `now`. next_wakeup()
+  // includes these deadlines. A response arriving later is ignored.
+  std::vector<QualifyEvent> check_no_answer(core::TimePoint now);
   // The OPTIONS transaction timed out (or could not be sent).
   std::vector<QualifyEvent> on_timeout(const std::string& peer, uint64_t probe_id,
                                        core::TimePoint now);

@@ -126,7 +126,7 @@ void Registrar::reconfigure(const SipConfig& config) {
   config_ = &config;
   settings_ = registrar_settings(config.general);
   settings_.drop_blocked = drop;
-  offer_sha256_ = std::none_of(config.peers.begin(), config.peers.end(), [](const SipPeer& p) {
+  offer_sha256_ = config.general.offer_sha256 && std::none_of(config.peers.begin(), config.peers.end(), [](const SipPeer& p) {
     return p.secret.empty() && !p.md5secret.empty();
   });
 }

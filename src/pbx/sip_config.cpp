@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <unordered_map>
 
 #include "pbx/config_diagnostics.h"
 #include "pbx/rtp_config.h"
 #include "pbx/sip_config_values.h"
+#include "sip/uri.h"
 
 namespace hapbx::pbx {
 
@@ -92,7 +94,7 @@ enum class Opt {
   // [general] only
   BindAddr, BindPort, UdpBindAddr, TcpEnable, TcpBindAddr, AllowGuest, DefaultExpiry, MinExpiry,
   MaxExpiry, Realm, UserAgent, AlwaysAuthReject, RtpTimeout, RtpHoldTimeout, AuthFailMax,
-  AuthFailWindow, AuthFailBan, NonceLifetime,
+  AuthFailWindow, AuthFailBan, NonceLifetime, AuthAlgorithms,
 };
 
 const std::unordered_map<std::string_view, Opt>& option_table() {
@@ -120,6 +122,7 @@ const std::unordered_map<std::string_view, Opt>& option_table() {
       {"rtptimeout", Opt::RtpTimeout}, {"rtpholdtimeout", Opt::RtpHoldTimeout},
       {"authfailmax", Opt::AuthFailMax}, {"authfailwindow", Opt::AuthFailWindow},
       {"authfailban", Opt::AuthFailBan}, {"noncelifetime", Opt::NonceLifetime},
+      {"authalgorithms", Opt::AuthAlgorithms},
   };
   return table;
 }
@@ -389,9 +392,33 @@ class Builder {
       case Opt::NonceLifetime:
         seconds_opt(e, general_.nonce_lifetime, 1, 3600, "30");
         break;
+      case Opt::AuthAlgorithms:
+        auth_algorithms(e);
+        break;
       default:
         break;
     }
+  }
+
+  // authalgorithms=md5 | sha-256,md5: which digest challenges a 401 carries. MD5 is always
+  // offered (every SIP phone has it; md5secret peers need it).
+  void auth_algorithms(const ConfigEntry& e) {
+    bool sha256 = false;
+    std::string_view rest = e.value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string token(sip::trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      for (auto& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (token == "sha-256" || token == "sha256") {
+        sha256 = true;
+      } else if (token != "md5") {
+        bad(e, "unknown digest algorithm '" + shown(token) +
+                   "' (expected md5, or sha-256,md5 to offer SHA-256 first as RFC 8760 says)");
+        return;
+      }
+    }
+    general_.offer_sha256 = sha256;
   }
 
   void not_used_or_unknown(const std::string& key, const ConfigEntry& e, std::string_view where) {

@@ -10,7 +10,8 @@
 //     default because large messages must be able to go over TCP (RFC 3261 18.1.1).
 //   - allowguest (default yes, as Asterisk) lets calls from unknown senders into `context` of
 //     [general]; it never lets anyone register. REGISTER always needs a known peer.
-//   - authfailmax / authfailwindow / authfailban / noncelifetime are hapbx additions.
+//   - authfailmax / authfailwindow / authfailban / noncelifetime / authalgorithms are hapbx
+//     additions.
 #pragma once
 
 #include <array>
@@ -106,6 +107,10 @@ struct SipGeneral {
   std::chrono::seconds auth_fail_window{60};
   std::chrono::seconds auth_fail_ban{300};
   std::chrono::seconds nonce_lifetime{30};  // after this a nonce is answered stale=true
+  // authalgorithms= (hapbx addition): challenge with SHA-256 first, then MD5 (RFC 8760).
+  // Off by default because chan_sip offered MD5 only, and phones of that era (and sipp 3.6,
+  // baresip 1.0) give up on a challenge list that starts with SHA-256.
+  bool offer_sha256 = false;
 
   // Defaults every peer starts from (as chan_sip's globals).
   std::vector<std::string> codecs{"ulaw", "alaw", "gsm"};

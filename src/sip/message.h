@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "sip/endpoint.h"
 #include "sip/uri.h"
 
 namespace hapbx::sip {
@@ -132,6 +133,12 @@ class Message {
   // Human-readable fault for logs and the 400 reason phrase, e.g. "Bad CSeq header".
   std::string_view fault_reason() const { return fault_reason_; }
 
+  // Where the transport received this message. RFC 3261 18.2.1 and RFC 3581: the server
+  // transport notes the packet's source so that responses carry `received` and `rport` in the
+  // top Via (make_response() writes them). Unset for messages that did not come off the wire.
+  void set_source(const Endpoint& source) { source_ = source; }
+  const std::optional<Endpoint>& source() const { return source_; }
+
  private:
   Message() = default;
   friend class MessageParser;
@@ -155,6 +162,7 @@ class Message {
   std::vector<NameAddr> contacts_;
   std::string_view body_;
   ParseFault fault_ = ParseFault::None;
+  std::optional<Endpoint> source_;
   std::string fault_reason_;
 };
 

@@ -164,12 +164,63 @@ std::string_view reason_phrase(int status_code) {
   }
 }
 
+std::string annotate_via(const Via& via, const Endpoint& source) {
+  std::string out;
+  out.reserve(96);
+  out += via.protocol;
+  out += '/';
+  out += via.transport;
+  out += ' ';
+  const bool v6 = via.host.find(':') != std::string_view::npos;
+  if (v6) out += '[';
+  out += via.host;
+  if (v6) out += ']';
+  if (via.port != 0) {
+    out += ':';
+    append_number(out, via.port);
+  }
+  for (const Param& p : via.params) {
+    if (iequals(p.name, "received") || iequals(p.name, "rport")) continue;  // rewritten below
+    out += ';';
+    out += p.name;
+    if (p.has_value) {
+      out += '=';
+      out += p.value;
+    }
+  }
+  // 18.2.1: received when the sent-by host is not the packet's source address; RFC 3581 4:
+  // always with rport, and rport carries the source port.
+  if (via.has_rport || via.host != source.address) {
+    out += ";received=";
+    out += source.address;
+  }
+  if (via.has_rport) {
+    out += ";rport=";
+    append_number(out, source.port);
+  }
+  return out;
+}
+
 MessageWriter make_response(const Message& request, int status_code, std::string_view reason,
                             std::string_view to_tag) {
   MessageWriter w = MessageWriter::response(status_code, reason);
-  // RFC 3261 8.2.6.2: Via (all, in order), From, To, Call-ID and CSeq are copied.
+  // RFC 3261 8.2.6.2: Via (all, in order), From, To, Call-ID and CSeq are copied; the top Via
+  // gets the received/rport the server transport noted (18.2.1, RFC 3581 4).
+  bool top = true;
   for (const Header& h : request.headers()) {
-    if (h.id == HeaderId::Via) w.header(HeaderId::Via, h.value);
+    if (h.id != HeaderId::Via) continue;
+    if (top && request.source() && !request.vias().empty()) {
+      auto values = split_header_values(h.value);
+      std::string value = annotate_via(request.vias().front(), *request.source());
+      for (size_t i = 1; i < values.size(); ++i) {
+        value += ", ";
+        value += values[i];
+      }
+      w.header(HeaderId::Via, value);
+    } else {
+      w.header(HeaderId::Via, h.value);
+    }
+    top = false;
   }
   if (auto from = request.header(HeaderId::From)) w.header(HeaderId::From, *from);
   if (auto to = request.header(HeaderId::To)) {

@@ -43,6 +43,11 @@ std::string_view reason_phrase(int status_code);
 MessageWriter make_response(const Message& request, int status_code,
                             std::string_view reason_phrase = {}, std::string_view to_tag = {});
 
+// The top Via of a request as its response carries it: `received` (RFC 3261 18.2.1) when the
+// sent-by host differs from the source address, and with RFC 3581 `;rport` also `received` and
+// `rport=<source port>`. Other parameters are kept in order.
+std::string annotate_via(const Via& via, const Endpoint& source);
+
 // Canonical printing of a parsed message (full header names, unfolded, Content-Length exact).
 std::string print_message(const Message& message);
 

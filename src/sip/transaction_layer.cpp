@@ -346,6 +346,26 @@ Status TransactionLayer::send_response(TransactionId transaction, std::string by
   return Status::Ok();
 }
 
+Status TransactionLayer::send_final_and_forget(TransactionId transaction, std::string bytes) {
+  auto it = transactions_.find(transaction);
+  if (it == transactions_.end() || it->second->is_client()) {
+    return make_error(fmt::format(
+        "transaction layer: no server transaction {} (it has terminated or never existed)",
+        transaction));
+  }
+  auto& server = std::get<ServerData>(it->second->data);
+  if (!std::holds_alternative<txn::ServerNonInvite>(server.machine)) {
+    // An INVITE's final response must be retransmitted until ACKed: never stateless.
+    return make_error(fmt::format(
+        "transaction layer: server transaction {} is an INVITE; it cannot answer statelessly",
+        transaction));
+  }
+  actions_.emplace_back(SendBytes{server.response_destination, std::move(bytes), 0});
+  erase(transaction);
+  ++counters_.stateless_finals;
+  return Status::Ok();
+}
+
 void TransactionLayer::send_stateless(const Endpoint& destination, std::string bytes) {
   actions_.push_back(SendBytes{destination, std::move(bytes), 0});
 }

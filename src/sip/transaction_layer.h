@@ -58,6 +58,7 @@ struct TransactionCounters {
   uint64_t unmatched_acks = 0;            // ACKs outside any transaction (ACK for 2xx): to TU
   uint64_t refused = 0;                   // requests refused at the max_transactions cap
   uint64_t dropped_invalid = 0;           // faulty messages that should not have come here
+  uint64_t stateless_finals = 0;          // answered by send_final_and_forget()
 };
 
 // --- what the layer asks of its environment ------------------------------------------------
@@ -147,6 +148,13 @@ class TransactionLayer {
   Status send_response(TransactionId transaction, std::string bytes, int status_code,
                        TimePoint now);
 
+  // Answers a non-INVITE server transaction with a final response and forgets the transaction
+  // at once, as a stateless UAS would (RFC 3261 8.2.7). For answers that are harmless to
+  // compute again when the request is retransmitted (a 401 challenge: the retransmission
+  // gets a fresh one), so that a registration storm does not hold a Completed transaction
+  // (Timer J, 32 s over UDP) for every challenge. Errors: no such server transaction, or an
+  // INVITE one (its final responses must be retransmitted until ACKed).
+  Status send_final_and_forget(TransactionId transaction, std::string bytes);
   // Bytes outside any transaction (ACK for 2xx, stateless 503): queued as SendBytes.
   void send_stateless(const Endpoint& destination, std::string bytes);
 

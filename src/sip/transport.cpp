@@ -148,8 +148,10 @@ struct Transport::Impl {
                         std::string_view::npos) {
         continue;
       }
-      on_receive(parse_message(std::string(datagram.data(), n), parse_options),
-                 endpoint_of(TransportKind::Udp, from.address(), from.port()));
+      const auto source = endpoint_of(TransportKind::Udp, from.address(), from.port());
+      auto message = parse_message(std::string(datagram.data(), n), parse_options);
+      if (message) message->set_source(source);
+      on_receive(std::move(message), source);
       ++delivered;
     }
     if (delivered > 0 && on_burst_done) on_burst_done();
@@ -263,7 +265,9 @@ struct Transport::Impl {
       ParseOptions parse_options;
       parse_options.max_message_size = options.max_message_size;
       parse_options.stream = true;
-      on_receive(parse_message(std::move(bytes), parse_options), c->remote);
+      auto message = parse_message(std::move(bytes), parse_options);
+      if (message) message->set_source(c->remote);
+      on_receive(std::move(message), c->remote);
       delivered = true;
       if (c->closed) return true;
     }

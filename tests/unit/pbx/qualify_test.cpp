@@ -111,6 +111,27 @@ TEST_F(QualifyTest, ExactScheduleAndTransitions) {
   EXPECT_EQ(events[0].text, "Peer '201' is now Reachable (5ms / 2000ms)");
 }
 
+TEST_F(QualifyTest, NoAnswerWithinTwiceMaxIsUnreachable) {
+  const auto t0 = clock_.now();
+  machine_.set_target("201", kTarget, t0);
+  uint64_t id = expect_probe();
+  // In flight: the next wake-up is the no-answer deadline, 2 x 2000 ms after the send.
+  EXPECT_EQ(machine_.next_wakeup(), t0 + milliseconds(4000));
+  clock_.set(t0 + milliseconds(3999));
+  EXPECT_TRUE(machine_.check_no_answer(clock_.now()).empty());
+  clock_.set(t0 + milliseconds(4000));
+  auto events = machine_.check_no_answer(clock_.now());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].to, QualifyState::Unreachable);
+  EXPECT_TRUE(machine_.check_no_answer(clock_.now()).empty());  // reported once
+  // The late answer and the transaction timeout of that probe change nothing.
+  EXPECT_TRUE(machine_.on_response("201", id, clock_.now()).empty());
+  EXPECT_TRUE(machine_.on_timeout("201", id, clock_.now()).empty());
+  EXPECT_EQ(machine_.status("201").state, QualifyState::Unreachable);
+  // Probed again qualifyfreq after the unanswered probe was sent.
+  EXPECT_EQ(machine_.next_wakeup(), t0 + seconds(60));
+}
+
 TEST_F(QualifyTest, LosingTheAddressReturnsToUnknown) {
   machine_.set_target("201", kTarget, clock_.now());
   uint64_t id = expect_probe();

@@ -28,6 +28,7 @@ SipPeer peer(std::string name, std::string secret) {
 SipConfig make_config() {
   SipConfig c;
   c.general.realm = "asterisk";
+  c.general.offer_sha256 = true;  // authalgorithms=sha-256,md5
   c.peers.push_back(peer("201", "s3cret201"));
   c.peers.push_back(peer("202", "s3cret202"));
   SipPeer fixed = peer("300", "trunkpw");  // static host: may not register
@@ -173,6 +174,26 @@ TEST_F(RegistrarTest, ChallengeOffersSha256ThenMd5WithQopAuth) {
   }
   EXPECT_EQ(algs, (std::vector<std::string>{"SHA-256", "MD5"}));
   EXPECT_FALSE(response.to().tag().empty());
+}
+
+TEST_F(RegistrarTest, ChallengeIsMd5OnlyUnlessSha256IsConfigured) {
+  SipConfig md5_only = make_config();
+  md5_only.general.offer_sha256 = false;
+  md5_only.reindex();
+  registrar_.reconfigure(md5_only);
+  Request r;
+  auto out = send(r);
+  ASSERT_EQ(out.status, 401);
+  auto response = parse(*out.response);
+  std::vector<std::string> algs;
+  for (const auto& h : response.headers()) {
+    if (h.id != sip::HeaderId::WwwAuthenticate) continue;
+    auto c = sip::parse_digest_challenge(h.value);
+    ASSERT_TRUE(c.ok());
+    algs.emplace_back(sip::to_string(c->algorithm));
+  }
+  EXPECT_EQ(algs, (std::vector<std::string>{"MD5"}));
+  registrar_.reconfigure(config_);
 }
 
 TEST_F(RegistrarTest, CorrectPasswordRegistersAndListsContacts) {

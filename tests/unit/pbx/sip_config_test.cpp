@@ -588,3 +588,19 @@ TEST(SipConfigScale, TenThousandPeers) {
 
 }  // namespace
 }  // namespace hapbx::pbx
+
+namespace hapbx::pbx {
+namespace {
+
+TEST(SipConfigAuthAlgorithms, Md5OnlyByDefaultSha256OnRequest) {
+  EXPECT_FALSE(ok("[general]\n" + kPeer).general.offer_sha256);
+  EXPECT_FALSE(ok("[general]\nauthalgorithms=md5\n" + kPeer).general.offer_sha256);
+  EXPECT_TRUE(ok("[general]\nauthalgorithms = SHA-256, md5\n" + kPeer).general.offer_sha256);
+  EXPECT_TRUE(ok("[general]\nauthalgorithms=sha256\n" + kPeer).general.offer_sha256);
+  const std::string error = error_of("[general]\nauthalgorithms=sha-512\n" + kPeer);
+  EXPECT_NE(error.find("sip.conf:2"), std::string::npos) << error;
+  EXPECT_NE(error.find("unknown digest algorithm 'sha-512'"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace hapbx::pbx

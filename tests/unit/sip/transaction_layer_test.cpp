@@ -235,6 +235,45 @@ TEST_F(TransactionLayerTest, ServerNonInviteAnswersRetransmissionsFromTheStoredF
   EXPECT_FALSE(layer_.send_response(id, ok, 200, now()).ok()) << "gone";
 }
 
+TEST_F(TransactionLayerTest, StatelessFinalForgetsTheTransactionAtOnce) {
+  RequestSpec spec;
+  spec.method = "REGISTER";
+  spec.rport = true;
+  const std::string reg = build_request(spec);
+  const Endpoint nat = udp_peer(34567);
+  layer_.on_message(parse(reg), nat, now());
+  auto actions = layer_.take_actions();
+  const TransactionId id = take<RequestForTu>(actions).at(0).transaction;
+  ASSERT_EQ(layer_.size(), 1u);
+
+  const std::string challenge = make_response(parse(reg), 401, {}, "c1").finish();
+  ASSERT_TRUE(layer_.send_final_and_forget(id, challenge).ok());
+  auto sends = take<SendBytes>(pending_ = layer_.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].destination, nat);
+  EXPECT_EQ(sends[0].bytes, challenge);
+  EXPECT_EQ(layer_.size(), 0u) << "nothing is kept for Timer J";
+  EXPECT_FALSE(layer_.next_deadline().has_value());
+  EXPECT_EQ(layer_.counters().stateless_finals, 1u);
+
+  // A retransmission is a new request for the TU, which answers it again.
+  layer_.on_message(parse(reg), nat, now());
+  actions = layer_.take_actions();
+  EXPECT_EQ(take<RequestForTu>(actions).size(), 1u);
+  EXPECT_FALSE(layer_.send_final_and_forget(id, challenge).ok()) << "the old id is gone";
+}
+
+TEST_F(TransactionLayerTest, StatelessFinalIsRefusedForInvite) {
+  RequestSpec spec;
+  spec.method = "INVITE";
+  const std::string invite = build_request(spec);
+  layer_.on_message(parse(invite), udp_peer(5060), now());
+  auto actions = layer_.take_actions();
+  const TransactionId id = take<RequestForTu>(actions).at(0).transaction;
+  EXPECT_FALSE(layer_.send_final_and_forget(id, make_response(parse(invite), 486).finish()).ok());
+  EXPECT_EQ(layer_.size(), 1u);
+}
+
 TEST_F(TransactionLayerTest, ServerNonInviteOverTcpEndsWithTheFinalResponse) {
   RequestSpec spec;
   spec.method = "OPTIONS";

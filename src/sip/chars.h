@@ -80,4 +80,27 @@ inline bool parse_uint(std::string_view s, uint64_t max, uint64_t& out) {
   return true;
 }
 
+// A port number 1..65535 written in at most five digits (URI hostport, Via sent-by, rport).
+inline bool parse_port(std::string_view digits, uint16_t& port) {
+  uint64_t v = 0;
+  if (digits.size() > 5 || !parse_uint(digits, 65535, v) || v == 0) return false;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+// The text between the brackets of an IPv6 reference: hex digits, colons (at least one) and the
+// dots of an embedded IPv4 address. A shape check, not a full address parse.
+inline bool valid_ipv6_text(std::string_view inner) {
+  if (inner.size() < 2 || inner.size() > 45) return false;
+  bool colon = false;
+  for (char c : inner) {
+    if (c == ':') {
+      colon = true;
+    } else if (!is(c, kHex) && c != '.') {
+      return false;
+    }
+  }
+  return colon;
+}
+
 }  // namespace hapbx::sip::chars

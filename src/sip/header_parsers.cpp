@@ -30,22 +30,7 @@ size_t scan_token(std::string_view s, size_t i) {
   return i;
 }
 
-bool valid_ipv6_text(std::string_view inner) {
-  if (inner.size() < 2 || inner.size() > 45) return false;
-  bool colon = false;
-  for (char c : inner) {
-    if (c == ':') colon = true;
-    else if (!chars::is(c, chars::kHex) && c != '.') return false;
-  }
-  return colon;
-}
 
-bool parse_port_digits(std::string_view digits, uint16_t& port) {
-  uint64_t v = 0;
-  if (digits.size() > 5 || !chars::parse_uint(digits, 65535, v) || v == 0) return false;
-  port = static_cast<uint16_t>(v);
-  return true;
-}
 
 }  // namespace
 
@@ -150,7 +135,7 @@ Result<Via> parse_via(std::string_view value) {
     const size_t close = v.find(']', i);
     if (close == std::string_view::npos) return make_error("unterminated IPv6 reference in Via");
     via.host = v.substr(i + 1, close - i - 1);
-    if (!valid_ipv6_text(via.host)) return make_error("bad IPv6 address in Via");
+    if (!chars::valid_ipv6_text(via.host)) return make_error("bad IPv6 address in Via");
     i = close + 1;
   } else {
     const size_t host_start = i;
@@ -163,7 +148,7 @@ Result<Via> parse_via(std::string_view value) {
     i = chars::skip_ws(v, after_host + 1);
     const size_t port_start = i;
     while (i < n && chars::is(v[i], chars::kDigit)) ++i;
-    if (!parse_port_digits(v.substr(port_start, i - port_start), via.port)) {
+    if (!chars::parse_port(v.substr(port_start, i - port_start), via.port)) {
       return make_error("bad Via sent-by port");
     }
   }
@@ -175,7 +160,7 @@ Result<Via> parse_via(std::string_view value) {
     via.has_rport = true;  // RFC 3581: a flag in requests, a value once a server filled it in
     if (p->has_value) {
       uint16_t port = 0;
-      if (!parse_port_digits(p->value, port)) return make_error("bad Via rport value");
+      if (!chars::parse_port(p->value, port)) return make_error("bad Via rport value");
       via.rport = port;
     }
   }

@@ -70,22 +70,7 @@ bool parse_uri_headers(std::string_view text, Params& out) {
   }
 }
 
-bool parse_port(std::string_view digits, uint16_t& port) {
-  uint64_t v = 0;
-  if (digits.size() > 5 || !chars::parse_uint(digits, 65535, v) || v == 0) return false;
-  port = static_cast<uint16_t>(v);
-  return true;
-}
 
-bool valid_ipv6(std::string_view inner) {
-  if (inner.size() < 2 || inner.size() > 45) return false;
-  bool colon = false;
-  for (char c : inner) {
-    if (c == ':') colon = true;
-    else if (!chars::is(c, chars::kHex) && c != '.') return false;
-  }
-  return colon;
-}
 
 Status parse_sip_body(std::string_view rest, Uri& uri) {
   std::string_view hostpart = rest;
@@ -112,7 +97,7 @@ Status parse_sip_body(std::string_view rest, Uri& uri) {
     const size_t close = hostpart.find(']');
     if (close == std::string_view::npos) return make_error("unterminated IPv6 reference");
     uri.host = hostpart.substr(1, close - 1);
-    if (!valid_ipv6(uri.host)) return make_error("bad IPv6 address");
+    if (!chars::valid_ipv6_text(uri.host)) return make_error("bad IPv6 address");
     i = close + 1;
   } else {
     while (i < hostpart.size() && chars::is(hostpart[i], chars::kHost)) ++i;
@@ -122,7 +107,7 @@ Status parse_sip_body(std::string_view rest, Uri& uri) {
   if (i < hostpart.size() && hostpart[i] == ':') {
     const size_t start = ++i;
     while (i < hostpart.size() && chars::is(hostpart[i], chars::kDigit)) ++i;
-    if (!parse_port(hostpart.substr(start, i - start), uri.port)) return make_error("bad port");
+    if (!chars::parse_port(hostpart.substr(start, i - start), uri.port)) return make_error("bad port");
   }
   const std::string_view tail = hostpart.substr(i);
   const size_t q = tail.find('?');

@@ -4,7 +4,9 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <random>
 
 namespace hapbx::sip {
@@ -264,20 +266,45 @@ std::string print_message(const Message& message) {
   return out;
 }
 
+namespace {
+
+// RAND_bytes costs a lock and a fork check per call, and a REGISTER storm asks for a tag per
+// response: draw the CSPRNG's bytes in blocks per thread and hand them out. The bytes are as
+// random as before; only the calls are fewer. (A process that forks would share the rest of
+// one block with its child: the daemons do not fork once they serve.)
+void random_bytes(unsigned char* out, size_t length) {
+  static constexpr size_t kBlock = 4096;
+  thread_local std::array<unsigned char, kBlock> pool;
+  thread_local size_t used = kBlock;
+  while (length > 0) {
+    if (used == kBlock) {
+      if (RAND_bytes(pool.data(), static_cast<int>(kBlock)) != 1) {
+        // The CSPRNG failing is an environment fault; uniqueness still matters more than
+        // secrecy for tags, so fall back to the OS random device rather than fail the call.
+        std::random_device rd;
+        for (auto& c : pool) c = static_cast<unsigned char>(rd());
+      }
+      used = 0;
+    }
+    const size_t n = std::min(length, kBlock - used);
+    std::memcpy(out, pool.data() + used, n);
+    std::memset(pool.data() + used, 0, n);  // handed out once only
+    used += n;
+    out += n;
+    length -= n;
+  }
+}
+
+}  // namespace
+
 std::string random_token(size_t length) {
   static constexpr std::string_view kAlphabet =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
   std::string out(length, '0');
-  std::string bytes(length, '\0');
   if (length == 0) return out;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(length)) != 1) {
-    // The CSPRNG failing is an environment fault; uniqueness still matters more than secrecy
-    // for tags, so fall back to the OS random device rather than fail the call.
-    std::random_device rd;
-    for (char& c : bytes) c = static_cast<char>(rd());
-  }
+  random_bytes(reinterpret_cast<unsigned char*>(out.data()), length);
   for (size_t i = 0; i < length; ++i) {
-    out[i] = kAlphabet[static_cast<unsigned char>(bytes[i]) & 63];
+    out[i] = kAlphabet[static_cast<unsigned char>(out[i]) & 63];
   }
   return out;
 }

@@ -24,6 +24,7 @@
 #include "pbx/sip_config.h"
 #include "pbx/sip_status_views.h"
 #include "pbx/state_files.h"
+#include "pbx/store_writer.h"
 #include "sip/digest_verifier.h"
 #include "sip/message_writer.h"
 #include "sip/request_screening.h"
@@ -79,7 +80,14 @@ struct PbxDaemon::Impl {
     sip::Message request;
     std::string response;
     int status;
-    size_t first_change;  // index into pending_changes
+  };
+
+  // A batch of REGISTERs whose changes the writer thread is committing (one at a time: the
+  // REGISTERs that arrive meanwhile gather in the next batch, which is the group commit).
+  struct BatchInFlight {
+    uint64_t ticket;
+    std::vector<PendingRegister> registers;
+    SharedChanges changes;
   };
 
   // An OPTIONS probe of qualify in flight.
@@ -111,7 +119,7 @@ struct PbxDaemon::Impl {
   std::unique_ptr<sip::DigestVerifier> verifier;
   std::unique_ptr<AuthThrottle> throttle;
   BindingTable bindings;
-  std::unique_ptr<BindingStore> store;
+  std::unique_ptr<StoreWriter> store;
   std::unique_ptr<Registrar> registrar;
   QualifyMachine qualify;
   sip::TransactionLayer layer;
@@ -127,6 +135,7 @@ struct PbxDaemon::Impl {
 
   std::vector<PendingRegister> pending_registers;
   std::vector<BindingChange> pending_changes;
+  std::optional<BatchInFlight> in_flight;
   bool flush_posted = false;
   std::unordered_map<sip::TransactionId, ProbeInFlight> probes;
   uint32_t options_cseq = 1;
@@ -190,13 +199,17 @@ struct PbxDaemon::Impl {
     const auto wall_now = std::chrono::system_clock::now();
     auto opened = BindingStore::open(options.state_dir, wall_now);
     if (!opened) return opened.error();
-    store = std::move(opened).value();
-    if (store->open_report().moved_aside) {
+    std::unique_ptr<BindingStore> db = std::move(opened).value();
+    if (db->open_report().moved_aside) {
       spdlog::error("registration database was corrupt ({}); moved aside to {} and started empty",
-                    store->open_report().corruption, store->open_report().moved_aside->string());
+                    db->open_report().corruption, db->open_report().moved_aside->string());
     }
-    auto loaded = store->load(to_unix_seconds(wall_now));
+    auto loaded = db->load(to_unix_seconds(wall_now));
     if (!loaded) return loaded.error();
+    // From here on only the writer thread touches the database; its results come back here.
+    store = std::make_unique<StoreWriter>(std::move(db), [this] {
+      asio::post(io, [this] { on_store_results(); });
+    });
     const auto now = clock.now();
     size_t restored = 0;
     for (auto& binding : loaded->bindings) {
@@ -235,7 +248,15 @@ struct PbxDaemon::Impl {
   void stop() {
     if (stopped) return;
     stopped = true;
-    flush_registrations();
+    if (store) {
+      // Commit what is queued and answer it (the transport is still open), then what is left.
+      store->stop();
+      on_store_results();
+      while (in_flight || !pending_registers.empty()) {
+        flush_registrations();  // the writer is stopped: this commits on this thread
+        on_store_results();
+      }
+    }
     transaction_timer.cancel();
     expiry_timer.cancel();
     qualify_timer.cancel();
@@ -277,10 +298,13 @@ struct PbxDaemon::Impl {
     return std::nullopt;
   }
 
-  void refresh_target(std::string_view aor) {
-    if (const SipPeer* peer = config->find_peer(aor)) {
-      qualify.set_target(peer->name, target_of(*peer), clock.now());
-    }
+  // Returns whether the peer is qualified, i.e. whether its schedule may have changed: planning
+  // the probes walks every peer, too much to do after each group commit for nothing.
+  bool refresh_target(std::string_view aor) {
+    const SipPeer* peer = config->find_peer(aor);
+    if (peer == nullptr) return false;
+    qualify.set_target(peer->name, target_of(*peer), clock.now());
+    return peer->qualify_max.count() > 0;
   }
 
   void arm_qualify_timer() {
@@ -503,11 +527,9 @@ struct PbxDaemon::Impl {
       send_response(transaction, std::move(*outcome.response), outcome.status);
       return;
     }
-    const size_t first = pending_changes.size();
     for (auto& change : outcome.changes) pending_changes.push_back(std::move(change));
     pending_registers.push_back(PendingRegister{transaction, std::move(request),
-                                                std::move(*outcome.response), outcome.status,
-                                                first});
+                                                std::move(*outcome.response), outcome.status});
     // The transport flushes after each burst of datagrams; this covers TCP and timers too.
     if (!flush_posted) {
       flush_posted = true;
@@ -515,34 +537,75 @@ struct PbxDaemon::Impl {
     }
   }
 
-  // Writes every pending binding change in one transaction, then sends the responses that
-  // waited for it. On a write failure nothing is acknowledged: the changes are undone in memory
-  // and the phones get 500 (they retry).
+  // Hands every pending binding change to the writer thread as one transaction, unless a batch
+  // is already being committed: then they wait for it (and on_store_results() submits them).
   void flush_registrations() {
     flush_posted = false;
-    if (pending_registers.empty()) return;
+    if (in_flight || pending_registers.empty()) return;
+    auto changes = std::make_shared<const std::vector<BindingChange>>(std::move(pending_changes));
     auto registers = std::move(pending_registers);
-    auto changes = std::move(pending_changes);
     pending_registers.clear();
     pending_changes.clear();
+    in_flight = BatchInFlight{0, std::move(registers), changes};
+    in_flight->ticket = store->submit(std::move(changes));
+  }
 
-    const auto committed = store->apply(changes);
+  // Commit results from the writer thread: the batch in flight gets its responses sent (only
+  // now: durable before the 200 OK); other tickets are expiry removals, only logged.
+  void on_store_results() {
+    bool completed = false;
+    bool qualify_changed = false;
+    for (auto& result : store->take_results()) {
+      if (in_flight && result.ticket == in_flight->ticket) {
+        qualify_changed = complete_batch(result.status);
+        completed = true;
+      } else if (!result.status) {
+        // The binding is gone from memory either way; the row is dropped at the next load
+        // because its wall-clock expiry has passed.
+        spdlog::error("cannot remove expired registrations from {}: {}",
+                      store->path().string(), result.status.error().message);
+      }
+    }
+    if (!completed) return;
+    flush_registrations();  // what gathered meanwhile
+    process_layer_actions();
+    arm_expiry_timer();
+    if (qualify_changed) run_qualify();
+  }
+
+  // On a write failure nothing is acknowledged: the changes are undone in memory, newest
+  // first (those handled after the failed batch too, since they were made on top of it), and
+  // the phones get 500 (they retry).
+  // Returns whether a qualified peer's target changed.
+  bool complete_batch(const Status& committed) {
+    bool qualify_changed = false;
+    BatchInFlight batch = std::move(*in_flight);
+    in_flight.reset();
     if (!committed) {
       spdlog::error("cannot store registrations in {}: {}; answering 500",
                     store->path().string(), committed.error().message);
-      bindings.revert(changes);
-      for (auto& p : registers) {
-        send_response(p.transaction,
-                      registrar->failure_response(p.request, std::chrono::system_clock::now()),
-                      500);
+      auto later = std::move(pending_registers);
+      auto later_changes = std::move(pending_changes);
+      pending_registers.clear();
+      pending_changes.clear();
+      bindings.revert(later_changes);
+      bindings.revert(*batch.changes);
+      const auto wall_now = std::chrono::system_clock::now();
+      for (auto* group : {&batch.registers, &later}) {
+        for (auto& p : *group) {
+          send_response(p.transaction, registrar->failure_response(p.request, wall_now), 500);
+        }
+      }
+      for (const auto& change : later_changes) {
+        qualify_changed |= refresh_target(change.binding().aor);
       }
     } else {
-      for (auto& p : registers) send_response(p.transaction, std::move(p.response), p.status);
+      for (auto& p : batch.registers) send_response(p.transaction, std::move(p.response), p.status);
     }
-    for (const auto& change : changes) refresh_target(change.binding().aor);
-    process_layer_actions();
-    arm_expiry_timer();
-    run_qualify();
+    for (const auto& change : *batch.changes) {
+      qualify_changed |= refresh_target(change.binding().aor);
+    }
+    return qualify_changed;
   }
 
   void arm_expiry_timer() {
@@ -558,14 +621,12 @@ struct PbxDaemon::Impl {
       auto outcome = registrar->expire(clock.now());
       log_registrar(outcome.log);
       if (!outcome.changes.empty()) {
-        if (auto st = store->apply(outcome.changes); !st) {
-          // The binding is gone from memory either way; the row is dropped at the next load
-          // because its wall-clock expiry has passed.
-          spdlog::error("cannot remove expired registrations from {}: {}",
-                        store->path().string(), st.error().message);
+        store->submit(std::make_shared<const std::vector<BindingChange>>(outcome.changes));
+        bool qualify_changed = false;
+        for (const auto& change : outcome.changes) {
+          qualify_changed |= refresh_target(change.binding().aor);
         }
-        for (const auto& change : outcome.changes) refresh_target(change.binding().aor);
-        run_qualify();
+        if (qualify_changed) run_qualify();
       }
       arm_expiry_timer();
     });

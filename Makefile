@@ -54,7 +54,7 @@ demo: deps build
 fuzz: deps
 	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FLAGS) -DHAPBX_FUZZ=ON -DHAPBX_SANITIZE=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@echo "run e.g.: $(FUZZ_BUILD)/tests/fuzz/sip_message_fuzz -max_total_time=60 tests/fuzz/corpus/sip_message"
+	@echo "run e.g.: mkdir -p /tmp/new-corpus && $(FUZZ_BUILD)/bin/sip_message_fuzz -max_total_time=60 /tmp/new-corpus tests/fuzz/corpus/sip_message"
 
 bench: deps build
 	bash bench/register.sh $(BUILD)/bin

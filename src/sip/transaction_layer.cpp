@@ -23,7 +23,13 @@ constexpr uint16_t kDefaultSipPort = 5060;
 
 // A client transaction: the request it sends (raw() is the bytes), where to, and the ACK for a
 // non-2xx once built.
+// Constructors rather than aggregates: the variant in Entry builds them in place from a
+// parenthesised list, which clang before 16 cannot do for aggregates.
 struct ClientData {
+  template <typename Machine>
+  ClientData(Machine m, Message r, Endpoint d)
+      : machine(std::move(m)), request(std::move(r)), destination(std::move(d)) {}
+
   std::variant<txn::ClientInvite, txn::ClientNonInvite> machine;
   Message request;
   Endpoint destination;
@@ -34,6 +40,9 @@ struct ClientData {
 // go, a 100 Trying prepared while the INVITE was at hand, and for a CANCEL the keys of the INVITE
 // it cancels.
 struct ServerData {
+  template <typename Machine>
+  ServerData(Machine m, Endpoint d) : machine(std::move(m)), response_destination(std::move(d)) {}
+
   std::variant<txn::ServerInvite, txn::ServerNonInvite> machine;
   Endpoint response_destination;
   std::string last_response;
@@ -111,7 +120,11 @@ void TransactionLayer::cancel(Entry& entry, TransactionId id, TimerId timer) {
 
 void TransactionLayer::on_timer(TimePoint now) {
   while (!deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now) {
-    const auto [deadline, id, timer_index] = *deadlines_.begin();
+    // Plain copies, not a structured binding: the lambdas below capture them, which clang
+    // before 16 does not allow for bindings.
+    const TimePoint deadline = std::get<0>(*deadlines_.begin());
+    const TransactionId id = std::get<1>(*deadlines_.begin());
+    const int timer_index = std::get<2>(*deadlines_.begin());
     deadlines_.erase(deadlines_.begin());
     auto it = transactions_.find(id);
     if (it == transactions_.end()) continue;  // cannot happen: erase() drops the timers too

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 #include <asio.hpp>
 #include <atomic>
 #include <cerrno>
@@ -28,23 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A directory under /tmp removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/hapbx-control-test-XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    if (made) path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // A plain socket fd, closed at scope exit.
 struct RawSocket {
@@ -94,7 +80,7 @@ class ControlServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty()) << std::strerror(errno);
-    socket_path_ = dir_.path() + "/run/hapbx/pbxd.sock";
+    socket_path_ = dir_.str() + "/run/hapbx/pbxd.sock";
   }
 
   void TearDown() override { stop(); }
@@ -171,7 +157,7 @@ class ControlServerTest : public ::testing::Test {
     return call_control_socket(socket_path_, {std::move(words), json}, {"pbxd", timeout});
   }
 
-  TempDir dir_;
+  TempDir dir_{"control"};
   std::string socket_path_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
@@ -451,7 +437,7 @@ TEST_F(ControlServerTest, SocketFileLifecycle) {
   ASSERT_EQ(::stat(socket_path_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0660u);
-  const std::string parent = dir_.path() + "/run/hapbx";
+  const std::string parent = dir_.str() + "/run/hapbx";
   ASSERT_EQ(::stat(parent.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0755u);
   stop();
@@ -459,7 +445,7 @@ TEST_F(ControlServerTest, SocketFileLifecycle) {
 }
 
 TEST_F(ControlServerTest, StaleSocketIsReplaced) {
-  std::filesystem::create_directories(dir_.path() + "/run/hapbx");
+  std::filesystem::create_directories(dir_.str() + "/run/hapbx");
   {
     RawSocket stale(::socket(AF_UNIX, SOCK_STREAM, 0));
     const sockaddr_un addr = unix_address(socket_path_);
@@ -489,7 +475,7 @@ TEST_F(ControlServerTest, RefusesToStartOverALiveDaemon) {
 }
 
 TEST_F(ControlServerTest, RefusesAPathThatIsNotASocket) {
-  std::filesystem::create_directories(dir_.path() + "/run/hapbx");
+  std::filesystem::create_directories(dir_.str() + "/run/hapbx");
   std::ofstream(socket_path_) << "not a socket";
   make_server();
   const Status status = server_->start();
@@ -501,7 +487,7 @@ TEST_F(ControlServerTest, RefusesAPathThatIsNotASocket) {
 }
 
 TEST_F(ControlServerTest, RefusesAPathTooLongForUnixSockets) {
-  socket_path_ = dir_.path() + "/" + std::string(120, 'x');
+  socket_path_ = dir_.str() + "/" + std::string(120, 'x');
   make_server();
   const Status status = server_->start();
   ASSERT_FALSE(status.ok());
@@ -518,7 +504,7 @@ TEST_F(ControlServerTest, ClientReportsMissingDaemon) {
 TEST_F(ControlServerTest, ClientTimesOutWhenNobodyAnswers) {
   // A listener that never accepts: connect succeeds (backlog), no answer ever comes.
   RawSocket listener(::socket(AF_UNIX, SOCK_STREAM, 0));
-  std::filesystem::create_directories(dir_.path() + "/run/hapbx");
+  std::filesystem::create_directories(dir_.str() + "/run/hapbx");
   const sockaddr_un addr = unix_address(socket_path_);
   ASSERT_EQ(::bind(listener.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(::listen(listener.fd, 4), 0);

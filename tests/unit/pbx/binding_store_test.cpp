@@ -4,6 +4,8 @@
 #include "pbx/binding_store.h"
 
 #include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
 #include <stdlib.h>
 
 #include <chrono>
@@ -17,23 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-// A fresh directory removed at the end of the test.
-class TempDir {
- public:
-  explicit TempDir(const fs::path& base = fs::temp_directory_path()) {
-    std::string pattern = (base / "hapbx-store-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    if (made != nullptr) path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 const auto kWall = std::chrono::system_clock::time_point{} + seconds(1'800'000'000);
 constexpr int64_t kWallSecs = 1'800'000'000;
@@ -61,7 +47,7 @@ BindingChange upsert(Binding b) { return BindingChange{std::nullopt, std::move(b
 BindingChange removal(Binding b) { return BindingChange{std::move(b), std::nullopt}; }
 
 TEST(BindingStore, ApplyAndReloadRoundTrip) {
-  TempDir dir;
+  TempDir dir("store");
   ASSERT_FALSE(dir.path().empty());
   {
     auto store = BindingStore::open(dir.path(), kWall);
@@ -108,7 +94,7 @@ TEST(BindingStore, RestoreRebasesExpiryIntoTheTable) {
 }
 
 TEST(BindingStore, ExpiredBindingsDroppedAtLoadAndDeleted) {
-  TempDir dir;
+  TempDir dir("store");
   auto store = BindingStore::open(dir.path(), kWall);
   ASSERT_TRUE(store.ok()) << store.error().message;
   std::vector<BindingChange> batch{upsert(make("201", "sip:a", kWallSecs + 10)),
@@ -129,7 +115,7 @@ TEST(BindingStore, ExpiredBindingsDroppedAtLoadAndDeleted) {
 }
 
 TEST(BindingStore, CorruptFileIsMovedAsideAndStoreStartsEmpty) {
-  TempDir dir;
+  TempDir dir("store");
   const fs::path db = dir.path() / kRegistrationsDbName;
   {
     std::ofstream out(db, std::ios::binary);
@@ -153,7 +139,7 @@ TEST(BindingStore, CorruptFileIsMovedAsideAndStoreStartsEmpty) {
 }
 
 TEST(BindingStore, DamagedPagesAreDetected) {
-  TempDir dir;
+  TempDir dir("store");
   const fs::path db = dir.path() / kRegistrationsDbName;
   {
     auto store = BindingStore::open(dir.path(), kWall);
@@ -189,7 +175,7 @@ TEST(BindingStore, DamagedPagesAreDetected) {
 }
 
 TEST(BindingStore, UnusableDirectoryIsAClearError) {
-  TempDir dir;
+  TempDir dir("store");
   const fs::path file = dir.path() / "not-a-dir";
   { std::ofstream(file) << "x"; }
   auto store = BindingStore::open(file, kWall);
@@ -198,7 +184,7 @@ TEST(BindingStore, UnusableDirectoryIsAClearError) {
 }
 
 TEST(BindingStore, InvalidRowsAreSkipped) {
-  TempDir dir;
+  TempDir dir("store");
   {
     auto store = BindingStore::open(dir.path(), kWall);
     ASSERT_TRUE(store.ok());
@@ -222,7 +208,7 @@ TEST(BindingStore, InvalidRowsAreSkipped) {
 //       --gtest_filter='*DurabilityCost*'
 TEST(BindingStore, DISABLED_DurabilityCost) {
   const char* base = std::getenv("HAPBX_BENCH_DIR");
-  TempDir dir(base ? fs::path(base) : fs::temp_directory_path());
+  TempDir dir("store", base ? fs::path(base) : fs::temp_directory_path());
   ASSERT_FALSE(dir.path().empty());
   constexpr int kCommits = 500;
   for (auto durability : {StoreDurability::Normal, StoreDurability::Full}) {

@@ -4,6 +4,8 @@
 #include "pbx/store_writer.h"
 
 #include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -18,22 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hapbx-writer-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    if (made != nullptr) path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 const auto kWall = std::chrono::system_clock::time_point{} + seconds(1'800'000'000);
 constexpr int64_t kWallSecs = 1'800'000'000;
@@ -100,7 +87,7 @@ class Collector {
 };
 
 TEST(StoreWriter, CommitsBatchesInTicketOrderOnItsThread) {
-  TempDir dir;
+  TempDir dir("store");
   Collector collector;
   StoreWriter writer(open_store(dir.path()), collector.notifier());
   const uint64_t a = writer.submit(one_upsert("alice"));
@@ -121,7 +108,7 @@ TEST(StoreWriter, CommitsBatchesInTicketOrderOnItsThread) {
 }
 
 TEST(StoreWriter, FailedCommitIsReportedAndStoresNothing) {
-  TempDir dir;
+  TempDir dir("store");
   Collector collector;
   StoreWriter writer(open_store(dir.path()), collector.notifier());
   // Another connection holds the write lock: the writer's BEGIN IMMEDIATE fails (SQLITE_BUSY).
@@ -150,7 +137,7 @@ TEST(StoreWriter, FailedCommitIsReportedAndStoresNothing) {
 }
 
 TEST(StoreWriter, StopCommitsTheQueueAndLaterSubmitsCommitAtOnce) {
-  TempDir dir;
+  TempDir dir("store");
   StoreWriter writer(open_store(dir.path()), nullptr);
   for (const char* aor : {"a1", "a2", "a3", "a4", "a5"}) writer.submit(one_upsert(aor));
   writer.stop();

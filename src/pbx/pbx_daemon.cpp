@@ -4,10 +4,7 @@
 // the disk.
 #include "pbx/pbx_daemon.h"
 
-#include <sys/stat.h>
-
 #include <asio.hpp>
-#include <fstream>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -15,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/control_server.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "pbx/auth_throttle.h"
 #include "pbx/binding_store.h"
@@ -191,7 +189,7 @@ struct PbxDaemon::Impl {
                  transport->tcp_enabled() ? ", TCP" : "", config->peers.size(),
                  options.socket_path.string());
     arm_expiry_timer();
-    arm_qualify_timer();
+    run_qualify();
     return {};
   }
 
@@ -239,7 +237,7 @@ struct PbxDaemon::Impl {
     std::swap(config, next);  // the old config lives until here, after reconfigure()
     configure_qualify();
     reloaded_at = clock.now();
-    arm_qualify_timer();
+    run_qualify();
     spdlog::info("sip reload: {} peers, {} registrations kept", config->peers.size(),
                  bindings.size());
     return {};
@@ -305,10 +303,6 @@ struct PbxDaemon::Impl {
     if (peer == nullptr) return false;
     qualify.set_target(peer->name, target_of(*peer), clock.now());
     return peer->qualify_max.count() > 0;
-  }
-
-  void arm_qualify_timer() {
-    run_qualify();
   }
 
   void run_qualify() {
@@ -685,7 +679,8 @@ struct PbxDaemon::Impl {
         {{"core", "show", "version"}, "Show the version",
          [](const Args&, bool json) {
            return CommandResult::success(
-               json ? fmt::format("{{\"version\":\"{}\"}}\n", HAPBX_VERSION)
+               json ? core::JsonWriter().begin_object().field("version", HAPBX_VERSION)
+                              .end_object().take() + "\n"
                     : fmt::format("hapbx pbxd {}\n", HAPBX_VERSION));
          }},
         {{"core", "show", "uptime"}, "Show how long pbxd has run and since the last reload",
@@ -719,8 +714,14 @@ struct PbxDaemon::Impl {
     const auto since_reload =
         std::chrono::duration_cast<std::chrono::seconds>(now - reloaded_at).count();
     if (json) {
-      return core::CommandResult::success(fmt::format(
-          "{{\"uptime_seconds\":{},\"last_reload_seconds\":{}}}\n", up, since_reload));
+      return core::CommandResult::success(core::JsonWriter()
+                                              .begin_object()
+                                              .field("uptime_seconds", static_cast<int64_t>(up))
+                                              .field("last_reload_seconds",
+                                                     static_cast<int64_t>(since_reload))
+                                              .end_object()
+                                              .take() +
+                                          "\n");
     }
     return core::CommandResult::success(fmt::format(
         "System uptime: {}\nLast reload: {}\n", human_duration(up), human_duration(since_reload)));
@@ -760,15 +761,15 @@ struct PbxDaemon::Impl {
         {"store_commits", store->commits()},
         {"auth_blocks_started", throttle->blocks_started()},
     };
-    std::string out = json ? "{" : "";
-    for (const auto& [name, value] : rows) {
-      if (json) {
-        out += fmt::format("{}\"{}\":{}", out.size() > 1 ? "," : "", name, value);
-      } else {
-        out += fmt::format("{:<26} {}\n", name, value);
-      }
+    if (json) {
+      core::JsonWriter out;
+      out.begin_object();
+      for (const auto& [name, value] : rows) out.field(name, value);
+      out.end_object();
+      return core::CommandResult::success(out.take() + "\n");
     }
-    if (json) out += "}\n";
+    std::string out;
+    for (const auto& [name, value] : rows) out += fmt::format("{:<26} {}\n", name, value);
     return core::CommandResult::success(std::move(out));
   }
 };

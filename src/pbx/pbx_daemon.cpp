@@ -1,5 +1,6 @@
-// pbxd's wiring: transports -> screening -> transaction layer -> registrar / OPTIONS / qualify,
-// the binding store's group commit, the timers, and the control commands. Every protocol
+// pbxd's wiring: transports -> screening -> transaction layer -> registrar / OPTIONS / qualify /
+// the call engine, the binding store's group commit, the RTP relay, the CDR writer, the timers,
+// and the control commands. Every protocol
 // decision lives in the pure cores; this file only moves their actions to sockets, timers and
 // the disk.
 #include "pbx/pbx_daemon.h"
@@ -14,8 +15,16 @@
 #include "core/control_server.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "media/media_relay.h"
 #include "pbx/auth_throttle.h"
 #include "pbx/binding_store.h"
+#include "pbx/call_engine.h"
+#include "pbx/call_status_views.h"
+#include "pbx/cdr_config.h"
+#include "pbx/cdr_writer.h"
+#include "pbx/daemon_call_environment.h"
+#include "pbx/dialplan.h"
+#include "pbx/dialplan_show.h"
 #include "pbx/bindings.h"
 #include "pbx/qualify.h"
 #include "pbx/registrar.h"
@@ -33,8 +42,9 @@ namespace hapbx::pbx {
 namespace {
 
 // What this UAS serves in this version; everything else recognised gets 405 with Allow.
-const std::vector<sip::Method> kAllowedMethods = {sip::Method::Options, sip::Method::Register,
-                                                  sip::Method::Cancel, sip::Method::Ack};
+const std::vector<sip::Method> kAllowedMethods = {
+    sip::Method::Invite, sip::Method::Ack,  sip::Method::Cancel, sip::Method::Bye,
+    sip::Method::Options, sip::Method::Register, sip::Method::Update, sip::Method::Info};
 
 AuthThrottleOptions throttle_options(const SipGeneral& general) {
   AuthThrottleOptions o;
@@ -105,7 +115,7 @@ struct PbxDaemon::Impl {
   Impl(asio::io_context& io_, PbxOptions options_)
       : io(io_), options(std::move(options_)), layer(layer_config()), transaction_timer(io),
         expiry_timer(io),
-        qualify_timer(io), drop_log(5, core::seconds(10)) {}
+        qualify_timer(io), call_timer(io), drop_log(5, core::seconds(10)) {}
 
   asio::io_context& io;
   PbxOptions options;
@@ -127,6 +137,15 @@ struct PbxDaemon::Impl {
   asio::steady_timer transaction_timer;
   asio::steady_timer expiry_timer;
   asio::steady_timer qualify_timer;
+  asio::steady_timer call_timer;
+  std::optional<core::TimePoint> armed_call_deadline;
+
+  // Calls: the dialplan, the RTP relay, the CDR writer and the engine that uses them.
+  std::shared_ptr<const Dialplan> dialplan;
+  std::unique_ptr<media::MediaRelay> relay;
+  std::unique_ptr<CdrWriter> cdr;
+  std::unique_ptr<DaemonCallEnvironment> call_env;
+  std::unique_ptr<CallEngine> calls;
   core::LogRateLimiter drop_log;
   core::LogRateLimiter refused_log{5, core::seconds(10)};
   uint64_t dropped_unparseable = 0;
@@ -178,19 +197,111 @@ struct PbxDaemon::Impl {
         });
     transport->set_burst_done_handler([this] { flush_registrations(); });
     if (auto status = transport->start(); !status) return status;
+    if (auto status = start_calls(loader); !status) return status;
 
     control = std::make_unique<core::ControlServer>(
         io, options.socket_path.string(), core::ControlServerOptions{"pbxd", "hapbx pbx"});
     if (auto status = add_commands(); !status) return status;
     if (auto status = control->start(); !status) return status;
 
-    spdlog::info("pbxd {} listening for SIP on {}:{} (UDP{}), {} peers, control socket {}",
+    spdlog::info("pbxd {} listening for SIP on {}:{} (UDP{}), {} peers, {} dialplan contexts, "
+                 "RTP {}-{}, control socket {}",
                  HAPBX_VERSION, transport->local_address(), transport->local_port(),
                  transport->tcp_enabled() ? ", TCP" : "", config->peers.size(),
+                 dialplan->contexts.size(), config->general.rtp_start, config->general.rtp_end,
                  options.socket_path.string());
     arm_expiry_timer();
     run_qualify();
     return {};
+  }
+
+  Status start_calls(ConfigLoader& loader) {
+    auto plan = load_dialplan(options.config_dir, loader);
+    if (!plan) return plan.error();
+    for (const auto& w : plan->warnings) spdlog::warn("{}", w);
+    dialplan = std::make_shared<const Dialplan>(std::move(plan).value());
+
+    auto cdr_settings = load_cdr_settings(options.config_dir, loader);
+    if (!cdr_settings) return cdr_settings.error();
+    for (const auto& w : cdr_settings->warnings) spdlog::warn("{}", w);
+    if (cdr_settings->enabled) {
+      auto writer = CdrWriter::open(options.state_dir, std::move(cdr_settings).value(),
+                                    [this] { asio::post(io, [this] { on_cdr_results(); }); },
+                                    std::chrono::system_clock::now());
+      if (!writer) return writer.error();
+      cdr = std::move(writer).value();
+      if (cdr->open_report().moved_aside) {
+        spdlog::error("CDR database was corrupt; moved aside to {} and started a new one",
+                      cdr->open_report().moved_aside->string());
+      }
+    }
+
+    media::RelayOptions relay_options;
+    relay_options.bind_address = config->general.udp_bind.host;
+    relay_options.port_min = config->general.rtp_start;
+    relay_options.port_max = config->general.rtp_end;
+    auto started = media::MediaRelay::start(relay_options, [this] {
+      asio::post(io, [this] { on_relay_events(); });
+    });
+    if (!started) return started.error();
+    relay = std::move(started).value();
+
+    call_env = std::make_unique<DaemonCallEnvironment>(
+        layer, clock,
+        [this](const sip::Endpoint& peer) {
+          return LocalAddress{local_host_for(peer), transport->local_port(), peer.transport};
+        },
+        *relay, cdr.get(), options.config_dir / "sounds");
+    calls = std::make_unique<CallEngine>(*call_env, *config, dialplan, bindings, *verifier,
+                                         config->general.auth_fail_max > 0 ? throttle.get()
+                                                                           : nullptr);
+    return {};
+  }
+
+  Status reload_dialplan() {
+    FileConfigLoader loader;
+    auto plan = load_dialplan(options.config_dir, loader);
+    if (!plan) return plan.error();
+    for (const auto& w : plan->warnings) spdlog::warn("{}", w);
+    dialplan = std::make_shared<const Dialplan>(std::move(plan).value());
+    calls->set_dialplan(dialplan);
+    call_env->forget_prompts();
+    spdlog::info("dialplan reload: {} contexts", dialplan->contexts.size());
+    return {};
+  }
+
+  void on_relay_events() {
+    if (stopped || !relay) return;
+    const auto now = clock.now();
+    const auto wall = std::chrono::system_clock::now();
+    for (const auto& e : relay->take_events()) {
+      calls->on_playback_done(e.stream, e.playback, e.completed, now, wall);
+    }
+    process_layer_actions();
+  }
+
+  void on_cdr_results() {
+    if (!cdr) return;
+    for (const auto& r : cdr->take_results()) {
+      if (!r.db) spdlog::error("CDR database: {}", r.db.error().message);
+      if (!r.csv) spdlog::error("CDR CSV: {}", r.csv.error().message);
+      for (const auto& line : r.unsaved) spdlog::error("CDR not stored anywhere: {}", line);
+    }
+  }
+
+  void arm_call_timer() {
+    if (stopped || !calls) return;
+    auto next = calls->next_deadline();
+    if (!next) return;
+    if (armed_call_deadline && *armed_call_deadline <= *next) return;
+    armed_call_deadline = *next;
+    call_timer.expires_at(*next);
+    call_timer.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      armed_call_deadline.reset();
+      calls->on_timer(clock.now(), std::chrono::system_clock::now());
+      process_layer_actions();
+    });
   }
 
   Status open_store() {
@@ -234,6 +345,7 @@ struct PbxDaemon::Impl {
     auto next = std::make_unique<SipConfig>(std::move(loaded).value());
     for (const auto& w : next->warnings) spdlog::warn("{}", w);
     registrar->reconfigure(*next);
+    if (calls) calls->reconfigure(*next);
     std::swap(config, next);  // the old config lives until here, after reconfigure()
     configure_qualify();
     reloaded_at = clock.now();
@@ -245,7 +357,16 @@ struct PbxDaemon::Impl {
 
   void stop() {
     if (stopped) return;
+    if (calls) {
+      // Every call ends properly (BYE/CANCEL/final response, CDR) while the transport is open.
+      calls->hangup_all(clock.now(), std::chrono::system_clock::now());
+      process_layer_actions();
+    }
     stopped = true;
+    if (cdr) cdr->stop();
+    on_cdr_results();
+    relay.reset();
+    call_timer.cancel();
     if (store) {
       // Commit what is queued and answer it (the transport is still open), then what is left.
       store->stop();
@@ -412,17 +533,30 @@ struct PbxDaemon::Impl {
       }
     }
     arm_transaction_timer();
+    arm_call_timer();
   }
 
   void handle(sip::SendBytes& a) { transport->send(a.destination, std::move(a.bytes)); }
 
   void handle(sip::RequestForTu& a) {
+    const auto now = clock.now();
+    const auto wall = std::chrono::system_clock::now();
+    if (a.request.method() == sip::Method::Cancel) {
+      if (auto invite = layer.find_cancelled_invite(a.transaction);
+          invite && calls->on_cancel(a.transaction, a.request, *invite, now, wall)) {
+        return;
+      }
+    } else if (a.request.method() != sip::Method::Register &&
+               (a.request.method() != sip::Method::Options || !a.request.to().tag().empty())) {
+      // The call engine takes INVITE and everything inside a dialog; it hands back what is
+      // not for it (it moves the request only when it takes it).
+      if (calls->on_request(a.transaction, std::move(a.request), a.source, now, wall)) return;
+    }
     switch (a.request.method()) {
       case sip::Method::Register: on_register(a.transaction, std::move(a.request), a.source); break;
       case sip::Method::Options: on_options(a.transaction, a.request); break;
       case sip::Method::Cancel:
-        // No INVITE server transactions exist in this version, so nothing can be cancelled
-        // (RFC 3261 9.2: 481 when the CANCEL matches no transaction).
+        // RFC 3261 9.2: 481 when the CANCEL matches no transaction.
         respond(a.transaction, a.request, 481, {});
         break;
       default:
@@ -432,6 +566,10 @@ struct PbxDaemon::Impl {
   }
 
   void handle(sip::ResponseForTu& a) {
+    if (calls->on_response(a.transaction, std::move(a.response), clock.now(),
+                           std::chrono::system_clock::now())) {
+      return;
+    }
     if (a.response.status_code() < 200) return;
     auto it = probes.find(a.transaction);
     if (it == probes.end()) return;
@@ -446,6 +584,9 @@ struct PbxDaemon::Impl {
   }
 
   void handle(sip::ClientTransactionFailed& a) {
+    if (calls->on_client_failure(a.transaction, clock.now(), std::chrono::system_clock::now())) {
+      return;
+    }
     auto it = probes.find(a.transaction);
     if (it == probes.end()) return;
     log_events(qualify.on_timeout(it->second.peer, it->second.probe_id, clock.now()));
@@ -468,8 +609,13 @@ struct PbxDaemon::Impl {
                          std::move(writer).finish());
   }
 
-  void handle(sip::AckForTu&) {}               // no dialogs in this version
-  void handle(sip::StrayResponseForTu&) {}     // no INVITE client transactions yet
+  void handle(sip::AckForTu& a) { calls->on_ack(a.ack, clock.now()); }
+  void handle(sip::StrayResponseForTu& a) {
+    if (a.response.status_code() >= 200 && a.response.status_code() < 300 &&
+        a.response.cseq().method == sip::Method::Invite) {
+      calls->on_stray_2xx(a.response, clock.now());
+    }
+  }
   void handle(sip::ServerTransactionFailed& a) {
     spdlog::debug("server transaction {} failed: {}", a.transaction, sip::txn::to_string(a.failure));
   }
@@ -675,7 +821,13 @@ struct PbxDaemon::Impl {
         {{"sip", "reload"}, "Re-read sip.conf and rtp.conf, keeping registrations",
          [this](const Args&, bool) { return reload_command(); }},
         {{"core", "reload"}, "Re-read the whole configuration, keeping registrations",
-         [this](const Args&, bool) { return reload_command(); }},
+         [this](const Args&, bool) {
+           if (auto st = reload_dialplan(); !st) {
+             return CommandResult::failure("reload refused, the running configuration stays: " +
+                                           st.error().message);
+           }
+           return reload_command();
+         }},
         {{"core", "show", "version"}, "Show the version",
          [](const Args&, bool json) {
            return CommandResult::success(
@@ -687,6 +839,52 @@ struct PbxDaemon::Impl {
          [this](const Args&, bool json) { return uptime_command(json); }},
         {{"sip", "show", "stats"}, "SIP transport and transaction counters",
          [this](const Args&, bool json) { return stats_command(json); }},
+        {{"sip", "show", "channels"}, "List the SIP channels of the calls, with RTP counters",
+         [this](const Args&, bool json) {
+           return CommandResult::success(show_sip_channels(calls->channels(clock.now()), json));
+         }},
+        {{"core", "show", "channels"}, "List the channels of the calls",
+         [this](const Args&, bool json) {
+           return CommandResult::success(
+               show_channels(calls->channels(clock.now()), call_totals(), json));
+         }},
+        {{"core", "show", "calls"}, "Count active and processed calls",
+         [this](const Args&, bool json) {
+           return CommandResult::success(show_calls(call_totals(), json));
+         }},
+        {{"channel", "request", "hangup"},
+         "Hang up a call: channel request hangup <channel>|all",
+         [this](const Args& args, bool) {
+           if (args.size() != 1) {
+             return CommandResult::failure("Usage: channel request hangup <channel>|all");
+           }
+           const size_t n = calls->request_hangup(args[0], clock.now(),
+                                                  std::chrono::system_clock::now());
+           process_layer_actions();
+           if (n == 0 && args[0] != "all") {
+             return CommandResult::failure(fmt::format("No such channel: {}", args[0]));
+           }
+           return CommandResult::success(fmt::format("Requested hangup of {} call{}.\n", n,
+                                                     n == 1 ? "" : "s"));
+         }},
+        {{"dialplan", "show"}, "Show the dialplan: dialplan show [context]",
+         [this](const Args& args, bool json) {
+           if (args.size() > 1) return CommandResult::failure("Usage: dialplan show [context]");
+           std::optional<std::string_view> context;
+           if (!args.empty()) context = args[0];
+           auto text = show_dialplan(*dialplan, context, json);
+           return text ? CommandResult::success(std::move(text).value())
+                       : CommandResult::failure(text.error().message);
+         }},
+        {{"dialplan", "reload"}, "Re-read extensions.conf; running calls keep the old one",
+         [this](const Args&, bool) {
+           if (auto st = reload_dialplan(); !st) {
+             return CommandResult::failure("dialplan reload refused, the running dialplan stays: " +
+                                           st.error().message);
+           }
+           return CommandResult::success(
+               fmt::format("Dialplan reloaded: {} contexts.\n", dialplan->contexts.size()));
+         }},
     };
     for (auto& c : commands) {
       if (auto st = control->add_command(std::move(c.words), std::move(c.description),
@@ -696,6 +894,10 @@ struct PbxDaemon::Impl {
       }
     }
     return {};
+  }
+
+  CallTotals call_totals() const {
+    return CallTotals{calls->active_calls(), calls->counters().calls_processed};
   }
 
   core::CommandResult reload_command() {
@@ -760,6 +962,17 @@ struct PbxDaemon::Impl {
         {"registrations", bindings.size()},
         {"store_commits", store->commits()},
         {"auth_blocks_started", throttle->blocks_started()},
+        {"active_calls", calls->active_calls()},
+        {"calls_processed", calls->counters().calls_processed},
+        {"calls_rejected", calls->counters().calls_rejected},
+        {"calls_overload_rejected", calls->counters().overload_rejections},
+        {"rtp_timeouts", calls->counters().media_timeouts},
+        {"rtp_streams_open", relay->counters().streams_open},
+        {"rtp_ports_free", relay->counters().ports_free},
+        {"rtp_relayed", relay->counters().rtp_relayed},
+        {"rtcp_relayed", relay->counters().rtcp_relayed},
+        {"rtp_dropped", relay->counters().dropped},
+        {"cdrs_stored", cdr ? cdr->stored() : 0},
     };
     if (json) {
       core::JsonWriter out;

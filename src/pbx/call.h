@@ -58,6 +58,7 @@ struct LegPeer {
 struct Leg {
   LegId id = 0;
   std::string channel;   // "SIP/202-0000000b"
+  std::string uniqueid;  // "<epoch seconds>.<n>", one per channel as Asterisk's
   LegPeer peer;
   Dialog dialog;
   ChannelState state = ChannelState::Down;

@@ -194,10 +194,7 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
 
   auto call = std::make_unique<Call>();
   call->id = next_call_++;
-  call->uniqueid = fmt::format(
-      "{}.{}",
-      std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count(),
-      call->id);
+
   call->start_wall = wall;
   call->start = now;
   call->context = context;
@@ -208,6 +205,10 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
   in.id = next_leg_++;
   in.peer = std::move(caller);
   in.channel = next_channel_name(in.peer.name);
+  in.uniqueid = fmt::format(
+      "{}.{}", std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count(),
+      channel_counter_);
+  call->uniqueid = in.uniqueid;
   in.state = ChannelState::Ring;
   in.dialog.peer = source;
   in.dialog.local = env_.local_address_for(source);
@@ -319,15 +320,24 @@ void CallEngine::write_cdr(Call& call, WallClock::time_point wall) {
   r.lastapp = call.last_app;
   r.lastdata = call.last_data;
   cdr_compute_durations(r);
+  // As Asterisk: the outcome of the Dial decides, whatever the dialplan did after it (a
+  // Congestion() after a NOANSWER is still NO ANSWER); without a Dial, how the call ended.
+  // CONGESTION is logged as FAILED unless cdr.conf congestion=yes (the writer decides).
   if (call.answered) {
     r.disposition = CdrDisposition::Answered;
-  } else if (call.dial_status == DialStatus::Busy || call.cause == HangupCause::UserBusy) {
+  } else if (call.dial_status) {
+    switch (*call.dial_status) {
+      case DialStatus::Busy: r.disposition = CdrDisposition::Busy; break;
+      case DialStatus::NoAnswer:
+      case DialStatus::Cancel:
+      case DialStatus::Answer: r.disposition = CdrDisposition::NoAnswer; break;
+      case DialStatus::Congestion: r.disposition = CdrDisposition::Congestion; break;
+      default: r.disposition = CdrDisposition::Failed; break;
+    }
+  } else if (call.cause == HangupCause::UserBusy) {
     r.disposition = CdrDisposition::Busy;
-  } else if (call.dial_status == DialStatus::Congestion ||
-             call.cause == HangupCause::Congestion) {
-    r.disposition = CdrDisposition::Congestion;  // the writer logs FAILED unless congestion=yes
-  } else if (call.dial_status == DialStatus::ChanUnavail) {
-    r.disposition = CdrDisposition::Failed;
+  } else if (call.cause == HangupCause::Congestion) {
+    r.disposition = CdrDisposition::Congestion;
   } else {
     r.disposition = CdrDisposition::NoAnswer;
   }
@@ -427,7 +437,7 @@ std::vector<ChannelView> CallEngine::channels(core::TimePoint now) const {
   auto view = [&](const Call& call, const Leg& leg, bool inbound) {
     ChannelView v;
     v.channel = leg.channel;
-    v.uniqueid = call.uniqueid;
+    v.uniqueid = leg.uniqueid;
     v.peer = leg.peer.name;
     v.state = leg.state;
     v.context = call.context;

@@ -66,9 +66,15 @@ void CallEngine::start_dial(Call& call, const AppRequest& app, core::TimePoint n
     return;
   }
 
+  // The CDR names the called channel: the first leg made, or the first target that could not
+  // even be tried, so that a failed call still involves an outgoing party (cdr.conf
+  // unanswered=no logs only such calls).
   for (const auto& target : targets) {
     if (auto failure = start_leg(call, target, max_forwards, now)) {
       call.dial.failures.push_back(*failure);
+      if (call.dst_channel.empty()) call.dst_channel = target;
+    } else if (call.dst_channel.empty() || call.dst_channel.find('-') == std::string::npos) {
+      call.dst_channel = call.out.back()->channel;
     }
   }
   if (call.dial.legs.empty()) {
@@ -142,6 +148,10 @@ std::optional<DialStatus> CallEngine::start_leg(Call& call, std::string_view tar
   leg->id = next_leg_++;
   leg->peer = leg_peer(peer);
   leg->channel = next_channel_name(peer->name);
+  leg->uniqueid = fmt::format(
+      "{}.{}",
+      std::chrono::duration_cast<std::chrono::seconds>(call.start_wall.time_since_epoch()).count(),
+      channel_counter_);
   leg->target = std::string(target);
   leg->dialog.peer = destination;
   leg->dialog.local = env_.local_address_for(destination);
@@ -445,7 +455,6 @@ void CallEngine::end_dial(Call& call, DialStatus status, core::TimePoint now,
   call.dial.deadline.reset();
   call.dial_status = status;
   call.run->set_variable("DIALSTATUS", std::string(to_string(status)));
-  if (!call.out.empty()) call.dst_channel = call.out.back()->channel;
   spdlog::info("{}: Dial ended: {}", call.in.channel, to_string(status));
   resume(call, now, wall);
 }

@@ -128,7 +128,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The first `sep` outside square brackets (patterns like _[1,2]X contain commas).
+// The first `sep` outside square brackets (patterns like _[1,2]X contain commas). With a '['
+// that is never closed, simply the first `sep`.
 std::size_t find_outside_brackets(std::string_view s, char sep) {
   int depth = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -136,7 +137,7 @@ std::size_t find_outside_brackets(std::string_view s, char sep) {
     else if (s[i] == ']' && depth > 0) --depth;
     else if (s[i] == sep && depth == 0) return i;
   }
-  return std::string_view::npos;
+  return s.find(sep);
 }
 
 std::optional<long long> whole_number(std::string_view s) {

@@ -144,7 +144,8 @@ Result<std::vector<Token>> tokenize(std::string_view in) {
   return out;
 }
 
-// Decimal numbers only ("12", "-3", "2.5", ".5"); hex, exponents, "inf" and "nan" are text.
+// Decimal numbers ("12", "-3", "2.5", ".5", "1e+21" as results print); hex, "inf" and "nan"
+// are text.
 std::optional<long double> to_number(std::string_view s) {
   std::size_t i = 0;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
@@ -153,6 +154,13 @@ std::optional<long double> to_number(std::string_view s) {
   if (i < s.size() && s[i] == '.') {
     ++i;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') { ++i; ++digits; }
+  }
+  if (digits > 0 && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    std::size_t exponent_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') { ++i; ++exponent_digits; }
+    if (exponent_digits == 0) return std::nullopt;
   }
   if (digits == 0 || i != s.size() || s.size() > 400) return std::nullopt;
   const std::string copy(s);

@@ -20,7 +20,8 @@
 //   a & b           a unless either is empty or zero, else 0
 //   = == != < > <= >=                         1 or 0; numeric if both sides are numbers,
 //                                              else byte-wise string comparison
-//   + -             * / %                      numbers (decimal, maybe with a fraction)
+//   + -             * / %                      numbers: decimal, maybe with a fraction or an
+//                                              exponent (no hex, inf or nan)
 //   !a  -a          unary not (1 if a is empty or zero, else 0), negation
 //   ( )             grouping;  "quoted strings" lose their quotes
 // Arithmetic is done in long double as Asterisk 1.6+ does (7/2 = 3.5); whole results print

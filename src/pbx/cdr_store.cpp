@@ -140,7 +140,11 @@ std::variant<std::unique_ptr<CdrStore::Db>, OpenFailure> try_open(const fs::path
                                           "one knows {}): upgrade pbxd or move the file away",
                                           path.string(), version, kSchemaVersion)};
   }
-  if (auto f = exec(db->db, path, kCreateSql)) return *f;
+  if (auto f = exec(db->db, path, kCreateSql)) {
+    // A `cdr` table of another shape (its columns are not ours) fails the index creation.
+    f->corrupt = f->corrupt || (sqlite3_errcode(db->db) & 0xff) == SQLITE_ERROR;
+    return *f;
+  }
   if (version == 0) {
     if (auto f = exec(db->db, path, "PRAGMA user_version=1")) return *f;
   }

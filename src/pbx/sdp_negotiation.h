@@ -36,7 +36,8 @@ struct MediaTarget {
   // 0 = the stream is rejected (in an answer) or disabled (in an offer), RFC 3264 5.1/6/8.2:
   // send nothing; address and codecs are then as written (possibly empty), direction Inactive.
   uint16_t rtp_port = 0;
-  uint16_t rtcp_port = 0;  // a=rtcp (RFC 3605), else rtp_port + 1; rtp_port with a=rtcp-mux
+  // a=rtcp (RFC 3605), else rtp_port + 1 (0 for RTP on 65535); rtp_port with a=rtcp-mux.
+  uint16_t rtcp_port = 0;
   bool rtcp_mux = false;
   // As the SDP's author states it: SendOnly means it only sends (so send it nothing). An
   // RFC 2543 hold (c= 0.0.0.0) is folded in: it cannot receive, so SendRecv becomes SendOnly

@@ -285,3 +285,169 @@ hp_creds() {
   printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];\n' "$1" "$1" "$2" >"$f"
   echo "-inf $f"
 }
+
+# --- calls ---------------------------------------------------------------------------------------
+# Helpers for the call tests (call_*.sh): desk phones played by sipp (a registered phone answers
+# the PBX's INVITE with an out-of-call scenario), callers in the background, exit statuses, the
+# dialplan copied with the config, CDRs read with the sqlite3 CLI.
+
+declare -A HP_MEDIA   # NAME -> the media (RTP) port of that sipp
+declare -A HP_SIP     # NAME -> its SIP port
+
+# hp_call_init: checks the call tests' tools and writes call_tone.pcap (2 s of 1 kHz, G.711
+# u-law RTP) into the temp dir, where the scenarios' play_pcap_audio finds it (sipp runs there).
+hp_call_init() {
+  command -v sqlite3 >/dev/null || { echo "missing tool: sqlite3 (run: make deps)" >&2; exit 2; }
+  python3 -I -S "$HP_SIPP_DIR/make_g711_pcap.py" "$HP_TMP/call_tone.pcap" --seconds 2 --freq 1000 \
+    || hp_fail "cannot write call_tone.pcap"
+}
+
+# hp_media_port: an even loopback UDP port P with P..P+3 free (sipp binds P for audio and P+2 for
+# video; RTCP would use the odd ones).
+hp_media_port() {
+  python3 -I -S - <<'PY'
+import socket
+for _ in range(200):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1] & ~1
+    s.close()
+    if p < 1024 or p + 3 > 65535:
+        continue
+    held = []
+    try:
+        for q in range(p, p + 4):
+            t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            held.append(t)
+            t.bind(("127.0.0.1", q))
+    except OSError:
+        continue
+    finally:
+        for t in held:
+            t.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free media port")
+PY
+}
+
+# hp_call_config DEST [RINGTIME]: copies $HP_THESIS to DEST for hp_start_pbxd; the dialplan is the
+# thesis extensions.conf, or tests/integration/calls/extensions.conf (the same contract) when the
+# config has none. RINGTIME, if given, replaces the Dial timeout in [globals].
+hp_call_config() {
+  local dest=$1 ring=${2:-}
+  rm -rf "$dest" && mkdir -p "$dest" && cp -r "$HP_THESIS"/. "$dest"/ || hp_fail "cannot copy $HP_THESIS"
+  if [ ! -f "$dest/extensions.conf" ]; then
+    hp_log "no extensions.conf in $HP_THESIS: using tests/integration/calls/extensions.conf"
+    cp "$HP_ROOT/tests/integration/calls/extensions.conf" "$dest/" || hp_fail "no test dialplan"
+  fi
+  if [ -n "$ring" ]; then
+    python3 -I -S - "$dest/extensions.conf" "$ring" <<'PY' || hp_fail "cannot set RINGTIME"
+import re, sys
+path, ring = sys.argv[1], sys.argv[2]
+out, section, done = [], None, False
+for line in open(path).read().splitlines():
+    m = re.match(r"\s*\[([^\]]+)\]", line)
+    if m:
+        section = m.group(1).strip()
+        out.append(line)
+        if section == "globals":
+            out.append("RINGTIME=%s" % ring)
+            done = True
+        continue
+    if section == "globals" and re.match(r"\s*RINGTIME\s*=", line):
+        continue
+    out.append(line)
+if not done:
+    out = ["[globals]", "RINGTIME=%s" % ring] + out
+open(path, "w").write("\n".join(out) + "\n")
+PY
+  fi
+}
+
+# hp_sipp_args NAME: the bounded-run, tracing and media arguments every call sipp gets; picks
+# (and remembers) its SIP and media ports.
+hp_sipp_args() {
+  local name=$1
+  HP_SIP[$name]=$(hp_free_port) || hp_fail "no free port"
+  HP_MEDIA[$name]=$(hp_media_port) || hp_fail "no free media port"
+  HP_ARGS=(-i 127.0.0.1 -p "${HP_SIP[$name]}" -mp "${HP_MEDIA[$name]}" -mi 127.0.0.1 -m 1 -nostdin
+    -trace_err -error_file "$HP_TMP/$name.err" -trace_msg -message_file "$HP_TMP/$name.msg"
+    -trace_logs -log_file "$HP_TMP/$name.events.log")
+}
+
+# hp_phone NAME EXT OOC_SCENARIO [SIPP ARGS...]: a desk phone: sipp registers EXT (password
+# "<EXT>pass", digest auth) at ${HP_SERVER_PORT:-$HP_PORT} and stays up to 60 s; the PBX's INVITE
+# (a new Call-ID) runs OOC_SCENARIO, which ends sipp with status 97. Sets HP_LAST_PID.
+hp_phone() {
+  local name=$1 ext=$2 scen=$3; shift 3
+  hp_sipp_args "$name"
+  hp_spawn "$name" timeout -k 5 70 sipp -sf "$HP_SIPP_DIR/register_and_stay.xml" \
+    "127.0.0.1:${HP_SERVER_PORT:-$HP_PORT}" "${HP_ARGS[@]}" -oocsf "$HP_SIPP_DIR/$scen.xml" \
+    -d 60000 -timeout 65s $(hp_creds "$ext" "${ext}pass") -key expires 3600 "$@"
+}
+
+# hp_caller NAME EXT SCENARIO [SIPP ARGS...]: a desk phone EXT (password "<EXT>pass" unless
+# HP_PASSWORD is set) runs SCENARIO once against the server in the background, bounded (60 s).
+# Pass -s DEST for the number it dials. Sets HP_LAST_PID.
+hp_caller() {
+  local name=$1 ext=$2 scen=$3; shift 3
+  hp_sipp_args "$name"
+  hp_spawn "$name" timeout -k 5 60 sipp -sf "$HP_SIPP_DIR/$scen.xml" "127.0.0.1:${HP_SERVER_PORT:-$HP_PORT}" \
+    "${HP_ARGS[@]}" -timeout 50s -timeout_error $(hp_creds "$ext" "${HP_PASSWORD:-${ext}pass}") "$@"
+}
+
+# hp_wait_registered NAME SECONDS: waits until the sipp phone NAME got its 200 to the REGISTER
+# with credentials (from its message trace; works against any registrar).
+hp_wait_registered() {
+  hp_wait_until "$2" "phone $1 registered" python3 -I -S - "$HP_TMP/$1.msg" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+for block in text.split("message received")[1:]:
+    if re.search(r"^SIP/2\.0 200", block, re.M) and re.search(r"^CSeq:\s*2 REGISTER", block, re.M | re.I):
+        sys.exit(0)
+sys.exit(1)
+PY
+  hp_log "ok: phone $1 registered"
+}
+
+# hp_expect_exit PID SECONDS DESCRIPTION STATUS...: waits for a process we started to end and fails
+# unless its exit status is one of STATUS (sipp: 0 = every call followed the scenario, 97 = a
+# phone's scenario ran to its end, 1 = a call failed).
+hp_expect_exit() {
+  local pid=$1 secs=$2 what=$3; shift 3
+  local deadline=$(( $(hp_now_us) + secs * 1000000 ))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(hp_now_us)" -gt "$deadline" ] && hp_fail "$what: still running after ${secs}s"
+    sleep 0.05
+  done
+  wait "$pid"
+  local rc=$? s
+  local kept=() p
+  for p in "${HP_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  HP_PIDS=("${kept[@]}")
+  for s in "$@"; do
+    [ "$rc" = "$s" ] && { hp_log "ok: $what (exit $rc)"; return 0; }
+  done
+  hp_fail "$what: exit status $rc, expected $*"
+}
+
+# hp_events NAME: the lines the scenario of sipp NAME logged (<log> actions).
+hp_events() { cat "$HP_TMP/$1.events.log" 2>/dev/null; }
+
+# hp_expect_event NAME REGEX DESCRIPTION: fails unless sipp NAME logged a line matching REGEX.
+hp_expect_event() {
+  grep -Eq "$2" "$HP_TMP/$1.events.log" 2>/dev/null || hp_fail "$3 (no '$2' in $1.events.log)"
+  hp_log "ok: $3"
+}
+
+# hp_cdr SQL: runs SQL on pbxd's CDR database (read only), one row a line, fields split by '|'.
+hp_cdr() { sqlite3 -readonly -batch -noheader "$HP_STATE/cdr.db" "$1"; }
+
+# hp_wait_cdr SECONDS N: waits until the CDR table holds N rows (written at call end).
+hp_wait_cdr() {
+  hp_wait_until "$1" "$2 CDR row(s) in $HP_STATE/cdr.db" hp_cdr_count_is "$2"
+  hp_log "ok: $2 CDR row(s)"
+}
+hp_cdr_count_is() { [ "$(hp_cdr 'SELECT count(*) FROM cdr' 2>/dev/null)" = "$1" ]; }

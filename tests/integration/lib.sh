@@ -293,6 +293,7 @@ hp_creds() {
 
 declare -A HP_MEDIA   # NAME -> the media (RTP) port of that sipp
 declare -A HP_SIP     # NAME -> its SIP port
+declare -A HP_EXT_PORT  # extension -> the SIP port its phones register from (one binding each)
 
 # hp_call_init: checks the call tests' tools and writes call_tone.pcap (2 s of 1 kHz, G.711
 # u-law RTP) into the temp dir, where the scenarios' play_pcap_audio finds it (sipp runs there).
@@ -366,11 +367,11 @@ PY
   fi
 }
 
-# hp_sipp_args NAME: the bounded-run, tracing and media arguments every call sipp gets; picks
-# (and remembers) its SIP and media ports.
+# hp_sipp_args NAME [SIP_PORT]: the bounded-run, tracing and media arguments every call sipp gets;
+# picks (and remembers) its SIP port (unless given) and media port.
 hp_sipp_args() {
   local name=$1
-  HP_SIP[$name]=$(hp_free_port) || hp_fail "no free port"
+  HP_SIP[$name]=${2:-$(hp_free_port)} || hp_fail "no free port"
   HP_MEDIA[$name]=$(hp_media_port) || hp_fail "no free media port"
   HP_ARGS=(-i 127.0.0.1 -p "${HP_SIP[$name]}" -mp "${HP_MEDIA[$name]}" -mi 127.0.0.1 -m 1 -nostdin
     -trace_err -error_file "$HP_TMP/$name.err" -trace_msg -message_file "$HP_TMP/$name.msg"
@@ -379,13 +380,16 @@ hp_sipp_args() {
 
 # hp_phone NAME EXT OOC_SCENARIO [SIPP ARGS...]: a desk phone: sipp registers EXT (password
 # "<EXT>pass", digest auth) at ${HP_SERVER_PORT:-$HP_PORT} and stays up to 60 s; the PBX's INVITE
-# (a new Call-ID) runs OOC_SCENARIO, which ends sipp with status 97. Sets HP_LAST_PID.
+# (a new Call-ID) runs OOC_SCENARIO, which ends sipp with status 97. Every phone of one extension
+# registers from the same port, so a later one refreshes the binding instead of adding a contact
+# (the previous phone of that extension must have ended). Sets HP_LAST_PID.
 hp_phone() {
   local name=$1 ext=$2 scen=$3; shift 3
-  hp_sipp_args "$name"
+  [ -n "${HP_EXT_PORT[$ext]:-}" ] || HP_EXT_PORT[$ext]=$(hp_free_port) || hp_fail "no free port"
+  hp_sipp_args "$name" "${HP_EXT_PORT[$ext]}"
   hp_spawn "$name" timeout -k 5 70 sipp -sf "$HP_SIPP_DIR/register_and_stay.xml" \
     "127.0.0.1:${HP_SERVER_PORT:-$HP_PORT}" "${HP_ARGS[@]}" -oocsf "$HP_SIPP_DIR/$scen.xml" \
-    -d 60000 -timeout 65s $(hp_creds "$ext" "${ext}pass") -key expires 3600 "$@"
+    -d 60000 -timeout 65s $(hp_creds "$ext" "${ext}pass") -key expires 3600 -key ext "$ext" "$@"
 }
 
 # hp_caller NAME EXT SCENARIO [SIPP ARGS...]: a desk phone EXT (password "<EXT>pass" unless
@@ -451,3 +455,32 @@ hp_wait_cdr() {
   hp_log "ok: $2 CDR row(s)"
 }
 hp_cdr_count_is() { [ "$(hp_cdr 'SELECT count(*) FROM cdr' 2>/dev/null)" = "$1" ]; }
+
+# hp_start_kamailio NAME CFG [KAMAILIO ARGS...]: Kamailio with CFG on a free loopback UDP port,
+# in the foreground of its own process group (-DD -E), its output in NAME.log; waits until it
+# answers OPTIONS. Prefix it with HP_KAM_WRAP (e.g. taskset -c 0). Sets HP_KAM_PORT, HP_KAM_PID.
+HP_KAM_WRAP=()
+hp_start_kamailio() {
+  local name=$1 cfg=$2; shift 2
+  command -v kamailio >/dev/null || hp_fail "missing kamailio (run: make deps)"
+  local attempt deadline
+  for attempt in 1 2 3; do
+    HP_KAM_PORT=$(hp_free_port) || hp_fail "no free port"
+    mkdir -p "$HP_TMP/$name"
+    hp_spawn "$name" "${HP_KAM_WRAP[@]}" kamailio -DD -E -f "$cfg" -l "udp:127.0.0.1:$HP_KAM_PORT" \
+      -Y "$HP_TMP/$name" -w "$HP_TMP/$name" -m 64 -M 16 "$@"
+    HP_KAM_PID=$HP_LAST_PID
+    deadline=$(( $(date +%s) + 10 ))
+    until python3 "$HP_ROOT/tests/integration/sip_raw.py" options "$HP_KAM_PORT" >/dev/null 2>&1; do
+      kill -0 "$HP_KAM_PID" 2>/dev/null || break
+      [ "$(date +%s)" -ge "$deadline" ] && hp_fail "kamailio did not answer OPTIONS in 10 s"
+      sleep 0.1
+    done
+    if kill -0 "$HP_KAM_PID" 2>/dev/null; then
+      hp_log "kamailio ($name) pid $HP_KAM_PID up on 127.0.0.1:$HP_KAM_PORT"
+      return 0
+    fi
+    hp_log "kamailio did not start on port $HP_KAM_PORT (attempt $attempt)"
+  done
+  hp_fail "kamailio did not start"
+}

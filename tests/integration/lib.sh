@@ -232,7 +232,8 @@ hp_expect_sipp() {
 }
 
 # hp_json_check DESCRIPTION PYTHON_EXPR CLI ARGS...: runs `hapbx pbx --json CLI ARGS`, parses the
-# JSON and evaluates PYTHON_EXPR with `d` bound to it and helpers peer(name), contacts(name).
+# JSON and evaluates PYTHON_EXPR with `d` bound to it and helpers peer(name), contacts(name),
+# channels(), chan(peer name).
 # Returns 0 if the expression is true; prints the JSON and the reason otherwise.
 hp_json_check() {
   local expr=$1; shift
@@ -254,6 +255,14 @@ def peer(name):
     raise KeyError("no peer %s in %s" % (name, text[:300]))
 def contacts(name):
     return peer(name).get("contacts") or []
+def channels():
+    return d.get("channels", []) if isinstance(d, dict) else d
+def chan(name):
+    """The channel of peer NAME: by "peer", else by the channel name SIP/NAME-..."""
+    for c in channels():
+        if str(c.get("peer")) == str(name) or str(c.get("channel", "")).startswith("SIP/%s-" % name):
+            return c
+    raise KeyError("no channel of %s in %s" % (name, text[:300]))
 try:
     ok = eval(expr)
 except Exception as e:
@@ -483,4 +492,44 @@ hp_start_kamailio() {
     hp_log "kamailio did not start on port $HP_KAM_PORT (attempt $attempt)"
   done
   hp_fail "kamailio did not start"
+}
+
+# hp_start_call_pbxd [RINGTIME [KEY=VALUE...]]: pbxd with the thesis config and its dialplan
+# (hp_call_config), RINGTIME in [globals] if given, the [general] keys given.
+hp_start_call_pbxd() {
+  local ring=${1:-}; shift || true
+  hp_call_config "$HP_TMP/conf-src" "$ring"
+  hp_start_pbxd "$HP_TMP/conf-src" "$@"
+}
+
+# hp_wait_bound EXT SECONDS: waits until pbxd lists one contact for EXT.
+hp_wait_bound() { hp_wait_json "$2" "$1 registered in pbxd" "len(contacts('$1')) == 1" sip show peers; }
+
+# hp_logged_port NAME WHAT: the port sipp NAME logged as "WHAT <ip> <port>" (answer-media,
+# offer-media), or "received reinvite <dir> media <port>"; empty if none.
+hp_logged_port() { grep -E "$2" "$HP_TMP/$1.events.log" 2>/dev/null | tail -n 1 | awk '{print $NF}'; }
+
+# hp_expect_relayed NAME WHAT PEER_MEDIA: fails unless the media port sipp NAME saw (WHAT) is
+# pbxd's, not the other phone's (PEER_MEDIA), and lies in the thesis rtp.conf range.
+hp_expect_relayed() {
+  local port
+  port=$(hp_logged_port "$1" "$2")
+  [ -n "$port" ] || hp_fail "$1 logged no '$2'"
+  [ "$port" != "$3" ] || hp_fail "$1 saw the other phone's media port $3 ($2): media not relayed"
+  [ "$port" -ge "${HP_RTP_START:-10000}" ] && [ "$port" -le "${HP_RTP_END:-20000}" ] \
+    || hp_fail "$1 saw media port $port ($2), outside rtp.conf's range"
+  hp_log "ok: $1 got pbxd's media port $port ($2), not the phone's $3"
+}
+
+# hp_expect_cdr DESCRIPTION SQL_CONDITION: fails unless exactly one CDR row satisfies the
+# condition (the table's rows are shown otherwise).
+hp_expect_cdr() {
+  local n
+  n=$(hp_cdr "SELECT count(*) FROM cdr WHERE $2") || hp_fail "cannot read the CDRs"
+  if [ "$n" != 1 ]; then
+    echo "cdr rows:" >&2
+    sqlite3 -readonly -header "$HP_STATE/cdr.db" "SELECT * FROM cdr" >&2
+    hp_fail "$1: $n CDR row(s) where $2"
+  fi
+  hp_log "ok: $1"
 }

@@ -264,7 +264,7 @@ def chan(name):
             return c
     raise KeyError("no channel of %s in %s" % (name, text[:300]))
 try:
-    ok = eval(expr)
+    ok = eval("(" + expr + "\n)")   # parenthesized: the expression may span lines
 except Exception as e:
     sys.exit("check %r raised %r on %s" % (expr, e, text[:500]))
 if not ok:

@@ -159,7 +159,20 @@ measure() {
   RES[$tag]="$created $ok $fail_pct $cpu $p50 $p90 $p99 $pmax"
   hp_log "$s @ $rate/s: $ok/$created calls ok (failed $fail_pct%), $cpu us CPU/call, setup p50 $p50 ms p99 $p99 ms (sipp exit $rc)"
 }
+# idle_for SECONDS T0_US: true once SECONDS have passed since T0_US (a wait, not a sleep per se).
+idle_for() { [ $(( $(hp_now_us) - $2 )) -ge $(( $1 * 1000000 )) ]; }
 held() { python3 -c "import sys; sys.exit(0 if $1 < 0.1 else 1)"; }
+
+# --- idle CPU: what each server spends per second with no traffic (timers, housekeeping) ---------
+declare -A IDLE
+for s in $SERVERS; do
+  drain "$s"
+  c0=$(cpu_us "${PID[$s]}"); t0=$(hp_now_us)
+  hp_wait_until 10 "5 s of idle time" idle_for 5 "$t0"
+  c1=$(cpu_us "${PID[$s]}")
+  IDLE[$s]=$(( (c1 - c0) / 5 ))
+  hp_log "$s idle: ${IDLE[$s]} us CPU per second"
+done
 
 # --- fixed rates, alternating servers ------------------------------------------------------------
 declare -A HELD
@@ -216,7 +229,10 @@ if has pbxd; then
     "len(channels()) == 2 and all(c['rtp']['local_port'] > 0 for c in channels())" sip show channels
   ports=$(pbxd_json "' and '.join(str(c['rtp']['local_port']) for c in d['channels'])" sip show channels)
   hp_expect_exit "$check_pid" 20 "the call after the runs" 0
-  RTP_NOTE="after $calls_done calls (each leg takes an RTP/RTCP pair; rtp.conf 10000-20000 has 5000 pairs, so ports were reused during the runs), sip show channels was empty and a new call got ports $ports"
+  pairs=$(( calls_done * 2 ))
+  if [ "$pairs" -gt 5000 ]; then reuse="more than the 5000 pairs of rtp.conf's 10000-20000, so ports were reused during the runs"
+  else reuse="within the 5000 pairs of rtp.conf's 10000-20000"; fi
+  RTP_NOTE="after $calls_done calls ($pairs RTP/RTCP port pairs taken, one per leg: $reuse), sip show channels was empty and a new call got ports $ports"
   hp_log "$RTP_NOTE"
 fi
 
@@ -245,6 +261,9 @@ if has pbxd && has kamailio; then
   for rate in $RATES; do echo "  $rate/s: $(ratio "pbxd-$rate" "kamailio-$rate")"; done
 fi
 echo
+for s in $SERVERS; do
+  echo "$s: idle CPU ${IDLE[$s]} us per second (included in the per-call figures above)"
+done
 for s in $SERVERS; do
   echo "$s: highest fixed rate held with <0.1% failures: ${HELD[$s]:-none of $RATES}/s${BEST[$s]:+; search: ${BEST[$s]}/s held}"
 done

@@ -12,7 +12,7 @@ PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   sip-tester baresip-core kamailio iproute2 procps python3
 
-.PHONY: all deps build build-asan test unit-test asan-test integration-test demo fuzz bench clean
+.PHONY: all deps build build-asan test unit-test asan-test integration-test demo fuzz bench bench-calls clean
 
 all: build
 
@@ -58,6 +58,9 @@ fuzz: deps
 
 bench: deps build
 	bash bench/register.sh $(BUILD)/bin
+
+bench-calls: deps build
+	bash bench/calls.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

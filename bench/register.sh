@@ -46,53 +46,8 @@ PY
 mkdir -p "$HP_TMP/bench-conf"
 mv "$HP_TMP/sip.conf" "$HP_TMP/bench-conf/sip.conf"
 
-# --- process measurements ------------------------------------------------------------------------
-# cpu_us PID: utime+stime in microseconds of PID and every descendant (all threads: /proc/PID/stat
-# counts the whole thread group).
-cpu_us() {
-  python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1]); tick = os.sysconf("SC_CLK_TCK")
-stats = {}
-for d in os.listdir("/proc"):
-    if d.isdigit():
-        try:
-            s = open("/proc/%s/stat" % d).read()
-        except OSError:
-            continue
-        f = s[s.rindex(")") + 2:].split()
-        stats[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))   # ppid, utime+stime
-todo, total = [root], 0
-while todo:
-    p = todo.pop()
-    total += stats.get(p, (0, 0))[1]
-    todo += [c for c, (pp, _) in stats.items() if pp == p]
-print(total * 1000000 // tick)
-PY
-}
-# mem_kb PID: proportional set size (kB) of PID and its descendants (shared pages counted once).
-mem_kb() {
-  python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1])
-kids = {}
-for d in os.listdir("/proc"):
-    if d.isdigit():
-        try:
-            s = open("/proc/%s/stat" % d).read()
-        except OSError:
-            continue
-        kids.setdefault(int(s[s.rindex(")") + 2:].split()[1]), []).append(int(d))
-todo, total = [root], 0
-while todo:
-    p = todo.pop()
-    todo += kids.get(p, [])
-    for line in open("/proc/%d/smaps_rollup" % p):
-        if line.startswith("Pss:"):
-            total += int(line.split()[1])
-print(total)
-PY
-}
+# --- process measurements: cpu_us, mem_kb (bench_lib.sh) ---------------------------------------
+source "$HP_ROOT/bench/bench_lib.sh"
 
 # --- servers -------------------------------------------------------------------------------------
 declare -A PORT PID

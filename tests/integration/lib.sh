@@ -232,7 +232,8 @@ hp_expect_sipp() {
 }
 
 # hp_json_check DESCRIPTION PYTHON_EXPR CLI ARGS...: runs `hapbx pbx --json CLI ARGS`, parses the
-# JSON and evaluates PYTHON_EXPR with `d` bound to it and helpers peer(name), contacts(name).
+# JSON and evaluates PYTHON_EXPR with `d` bound to it and helpers peer(name), contacts(name),
+# channels(), chan(peer name).
 # Returns 0 if the expression is true; prints the JSON and the reason otherwise.
 hp_json_check() {
   local expr=$1; shift
@@ -254,8 +255,16 @@ def peer(name):
     raise KeyError("no peer %s in %s" % (name, text[:300]))
 def contacts(name):
     return peer(name).get("contacts") or []
+def channels():
+    return d.get("channels", []) if isinstance(d, dict) else d
+def chan(name):
+    """The channel of peer NAME: by "peer", else by the channel name SIP/NAME-..."""
+    for c in channels():
+        if str(c.get("peer")) == str(name) or str(c.get("channel", "")).startswith("SIP/%s-" % name):
+            return c
+    raise KeyError("no channel of %s in %s" % (name, text[:300]))
 try:
-    ok = eval(expr)
+    ok = eval("(" + expr + "\n)")   # parenthesized: the expression may span lines
 except Exception as e:
     sys.exit("check %r raised %r on %s" % (expr, e, text[:500]))
 if not ok:
@@ -284,4 +293,243 @@ hp_creds() {
   local f="$HP_TMP/creds_$1_$(printf %s "$2" | md5sum | cut -c1-8).csv"
   printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];\n' "$1" "$1" "$2" >"$f"
   echo "-inf $f"
+}
+
+# --- calls ---------------------------------------------------------------------------------------
+# Helpers for the call tests (call_*.sh): desk phones played by sipp (a registered phone answers
+# the PBX's INVITE with an out-of-call scenario), callers in the background, exit statuses, the
+# dialplan copied with the config, CDRs read with the sqlite3 CLI.
+
+declare -A HP_MEDIA   # NAME -> the media (RTP) port of that sipp
+declare -A HP_SIP     # NAME -> its SIP port
+declare -A HP_EXT_PORT  # extension -> the SIP port its phones register from (one binding each)
+
+# hp_call_init: checks the call tests' tools and writes call_tone.pcap (2 s of 1 kHz, G.711
+# u-law RTP) into the temp dir, where the scenarios' play_pcap_audio finds it (sipp runs there).
+hp_call_init() {
+  command -v sqlite3 >/dev/null || { echo "missing tool: sqlite3 (run: make deps)" >&2; exit 2; }
+  python3 -I -S "$HP_SIPP_DIR/make_g711_pcap.py" "$HP_TMP/call_tone.pcap" --seconds 2 --freq 1000 \
+    || hp_fail "cannot write call_tone.pcap"
+}
+
+# hp_media_port: an even loopback UDP port P with P..P+3 free (sipp binds P for audio and P+2 for
+# video; RTCP would use the odd ones).
+hp_media_port() {
+  python3 -I -S - <<'PY'
+import socket
+for _ in range(200):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1] & ~1
+    s.close()
+    if p < 1024 or p + 3 > 65535:
+        continue
+    held = []
+    try:
+        for q in range(p, p + 4):
+            t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            held.append(t)
+            t.bind(("127.0.0.1", q))
+    except OSError:
+        continue
+    finally:
+        for t in held:
+            t.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free media port")
+PY
+}
+
+# hp_call_config DEST [RINGTIME]: copies $HP_THESIS to DEST for hp_start_pbxd; the dialplan is the
+# thesis extensions.conf, or tests/integration/calls/extensions.conf (the same contract) when the
+# config has none. RINGTIME, if given, replaces the Dial timeout in [globals].
+hp_call_config() {
+  local dest=$1 ring=${2:-}
+  rm -rf "$dest" && mkdir -p "$dest" && cp -r "$HP_THESIS"/. "$dest"/ || hp_fail "cannot copy $HP_THESIS"
+  if [ ! -f "$dest/extensions.conf" ]; then
+    hp_log "no extensions.conf in $HP_THESIS: using tests/integration/calls/extensions.conf"
+    cp "$HP_ROOT/tests/integration/calls/extensions.conf" "$dest/" || hp_fail "no test dialplan"
+  fi
+  if [ -n "$ring" ]; then
+    python3 -I -S - "$dest/extensions.conf" "$ring" <<'PY' || hp_fail "cannot set RINGTIME"
+import re, sys
+path, ring = sys.argv[1], sys.argv[2]
+out, section, done = [], None, False
+for line in open(path).read().splitlines():
+    m = re.match(r"\s*\[([^\]]+)\]", line)
+    if m:
+        section = m.group(1).strip()
+        out.append(line)
+        if section == "globals":
+            out.append("RINGTIME=%s" % ring)
+            done = True
+        continue
+    if section == "globals" and re.match(r"\s*RINGTIME\s*=", line):
+        continue
+    out.append(line)
+if not done:
+    out = ["[globals]", "RINGTIME=%s" % ring] + out
+open(path, "w").write("\n".join(out) + "\n")
+PY
+  fi
+}
+
+# hp_sipp_args NAME [SIP_PORT]: the bounded-run, tracing and media arguments every call sipp gets;
+# picks (and remembers) its SIP port (unless given) and media port.
+hp_sipp_args() {
+  local name=$1
+  HP_SIP[$name]=${2:-$(hp_free_port)} || hp_fail "no free port"
+  HP_MEDIA[$name]=$(hp_media_port) || hp_fail "no free media port"
+  HP_ARGS=(-i 127.0.0.1 -p "${HP_SIP[$name]}" -mp "${HP_MEDIA[$name]}" -mi 127.0.0.1 -m 1 -nostdin
+    -trace_err -error_file "$HP_TMP/$name.err" -trace_msg -message_file "$HP_TMP/$name.msg"
+    -trace_logs -log_file "$HP_TMP/$name.events.log")
+}
+
+# hp_phone NAME EXT OOC_SCENARIO [SIPP ARGS...]: a desk phone: sipp registers EXT (password
+# "<EXT>pass", digest auth) at ${HP_SERVER_PORT:-$HP_PORT} and stays up to 60 s; the PBX's INVITE
+# (a new Call-ID) runs OOC_SCENARIO, which ends sipp with status 97. Every phone of one extension
+# registers from the same port, so a later one refreshes the binding instead of adding a contact
+# (the previous phone of that extension must have ended). Sets HP_LAST_PID.
+hp_phone() {
+  local name=$1 ext=$2 scen=$3; shift 3
+  [ -n "${HP_EXT_PORT[$ext]:-}" ] || HP_EXT_PORT[$ext]=$(hp_free_port) || hp_fail "no free port"
+  hp_sipp_args "$name" "${HP_EXT_PORT[$ext]}"
+  hp_spawn "$name" timeout -k 5 70 sipp -sf "$HP_SIPP_DIR/register_and_stay.xml" \
+    "127.0.0.1:${HP_SERVER_PORT:-$HP_PORT}" "${HP_ARGS[@]}" -oocsf "$HP_SIPP_DIR/$scen.xml" \
+    -d 60000 -timeout 65s $(hp_creds "$ext" "${ext}pass") -key expires 3600 -key ext "$ext" "$@"
+}
+
+# hp_caller NAME EXT SCENARIO [SIPP ARGS...]: a desk phone EXT (password "<EXT>pass" unless
+# HP_PASSWORD is set) runs SCENARIO once against the server in the background, bounded (60 s).
+# Pass -s DEST for the number it dials. Sets HP_LAST_PID.
+hp_caller() {
+  local name=$1 ext=$2 scen=$3; shift 3
+  hp_sipp_args "$name"
+  hp_spawn "$name" timeout -k 5 60 sipp -sf "$HP_SIPP_DIR/$scen.xml" "127.0.0.1:${HP_SERVER_PORT:-$HP_PORT}" \
+    "${HP_ARGS[@]}" -timeout 50s -timeout_error $(hp_creds "$ext" "${HP_PASSWORD:-${ext}pass}") "$@"
+}
+
+# hp_wait_registered NAME SECONDS: waits until the sipp phone NAME got its 200 to the REGISTER
+# with credentials (from its message trace; works against any registrar).
+hp_wait_registered() {
+  hp_wait_until "$2" "phone $1 registered" python3 -I -S - "$HP_TMP/$1.msg" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+for block in text.split("message received")[1:]:
+    if re.search(r"^SIP/2\.0 200", block, re.M) and re.search(r"^CSeq:\s*2 REGISTER", block, re.M | re.I):
+        sys.exit(0)
+sys.exit(1)
+PY
+  hp_log "ok: phone $1 registered"
+}
+
+# hp_expect_exit PID SECONDS DESCRIPTION STATUS...: waits for a process we started to end and fails
+# unless its exit status is one of STATUS (sipp: 0 = every call followed the scenario, 97 = a
+# phone's scenario ran to its end, 1 = a call failed).
+hp_expect_exit() {
+  local pid=$1 secs=$2 what=$3; shift 3
+  local deadline=$(( $(hp_now_us) + secs * 1000000 ))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(hp_now_us)" -gt "$deadline" ] && hp_fail "$what: still running after ${secs}s"
+    sleep 0.05
+  done
+  wait "$pid"
+  local rc=$? s
+  local kept=() p
+  for p in "${HP_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  HP_PIDS=("${kept[@]}")
+  for s in "$@"; do
+    [ "$rc" = "$s" ] && { hp_log "ok: $what (exit $rc)"; return 0; }
+  done
+  hp_fail "$what: exit status $rc, expected $*"
+}
+
+# hp_events NAME: the lines the scenario of sipp NAME logged (<log> actions).
+hp_events() { cat "$HP_TMP/$1.events.log" 2>/dev/null; }
+
+# hp_expect_event NAME REGEX DESCRIPTION: fails unless sipp NAME logged a line matching REGEX.
+hp_expect_event() {
+  grep -Eq "$2" "$HP_TMP/$1.events.log" 2>/dev/null || hp_fail "$3 (no '$2' in $1.events.log)"
+  hp_log "ok: $3"
+}
+
+# hp_cdr SQL: runs SQL on pbxd's CDR database (read only), one row a line, fields split by '|'.
+hp_cdr() { sqlite3 -readonly -batch -noheader "$HP_STATE/cdr.db" "$1"; }
+
+# hp_wait_cdr SECONDS N: waits until the CDR table holds N rows (written at call end).
+hp_wait_cdr() {
+  hp_wait_until "$1" "$2 CDR row(s) in $HP_STATE/cdr.db" hp_cdr_count_is "$2"
+  hp_log "ok: $2 CDR row(s)"
+}
+hp_cdr_count_is() { [ "$(hp_cdr 'SELECT count(*) FROM cdr' 2>/dev/null)" = "$1" ]; }
+
+# hp_start_kamailio NAME CFG [KAMAILIO ARGS...]: Kamailio with CFG on a free loopback UDP port,
+# in the foreground of its own process group (-DD -E), its output in NAME.log; waits until it
+# answers OPTIONS. Prefix it with HP_KAM_WRAP (e.g. taskset -c 0). Sets HP_KAM_PORT, HP_KAM_PID.
+HP_KAM_WRAP=()
+hp_start_kamailio() {
+  local name=$1 cfg=$2; shift 2
+  command -v kamailio >/dev/null || hp_fail "missing kamailio (run: make deps)"
+  local attempt deadline
+  for attempt in 1 2 3; do
+    HP_KAM_PORT=$(hp_free_port) || hp_fail "no free port"
+    mkdir -p "$HP_TMP/$name"
+    hp_spawn "$name" "${HP_KAM_WRAP[@]}" kamailio -DD -E -f "$cfg" -l "udp:127.0.0.1:$HP_KAM_PORT" \
+      -Y "$HP_TMP/$name" -w "$HP_TMP/$name" -m 64 -M 16 "$@"
+    HP_KAM_PID=$HP_LAST_PID
+    deadline=$(( $(date +%s) + 10 ))
+    until python3 "$HP_ROOT/tests/integration/sip_raw.py" options "$HP_KAM_PORT" >/dev/null 2>&1; do
+      kill -0 "$HP_KAM_PID" 2>/dev/null || break
+      [ "$(date +%s)" -ge "$deadline" ] && hp_fail "kamailio did not answer OPTIONS in 10 s"
+      sleep 0.1
+    done
+    if kill -0 "$HP_KAM_PID" 2>/dev/null; then
+      hp_log "kamailio ($name) pid $HP_KAM_PID up on 127.0.0.1:$HP_KAM_PORT"
+      return 0
+    fi
+    hp_log "kamailio did not start on port $HP_KAM_PORT (attempt $attempt)"
+  done
+  hp_fail "kamailio did not start"
+}
+
+# hp_start_call_pbxd [RINGTIME [KEY=VALUE...]]: pbxd with the thesis config and its dialplan
+# (hp_call_config), RINGTIME in [globals] if given, the [general] keys given.
+hp_start_call_pbxd() {
+  local ring=${1:-}; shift || true
+  hp_call_config "$HP_TMP/conf-src" "$ring"
+  hp_start_pbxd "$HP_TMP/conf-src" "$@"
+}
+
+# hp_wait_bound EXT SECONDS: waits until pbxd lists one contact for EXT.
+hp_wait_bound() { hp_wait_json "$2" "$1 registered in pbxd" "len(contacts('$1')) == 1" sip show peers; }
+
+# hp_logged_port NAME WHAT: the port sipp NAME logged as "WHAT <ip> <port>" (answer-media,
+# offer-media), or "received reinvite <dir> media <port>"; empty if none.
+hp_logged_port() { grep -E "$2" "$HP_TMP/$1.events.log" 2>/dev/null | tail -n 1 | awk '{print $NF}'; }
+
+# hp_expect_relayed NAME WHAT PEER_MEDIA: fails unless the media port sipp NAME saw (WHAT) is
+# pbxd's, not the other phone's (PEER_MEDIA), and lies in the thesis rtp.conf range.
+hp_expect_relayed() {
+  local port
+  port=$(hp_logged_port "$1" "$2")
+  [ -n "$port" ] || hp_fail "$1 logged no '$2'"
+  [ "$port" != "$3" ] || hp_fail "$1 saw the other phone's media port $3 ($2): media not relayed"
+  [ "$port" -ge "${HP_RTP_START:-10000}" ] && [ "$port" -le "${HP_RTP_END:-20000}" ] \
+    || hp_fail "$1 saw media port $port ($2), outside rtp.conf's range"
+  hp_log "ok: $1 got pbxd's media port $port ($2), not the phone's $3"
+}
+
+# hp_expect_cdr DESCRIPTION SQL_CONDITION: fails unless exactly one CDR row satisfies the
+# condition (the table's rows are shown otherwise).
+hp_expect_cdr() {
+  local n
+  n=$(hp_cdr "SELECT count(*) FROM cdr WHERE $2") || hp_fail "cannot read the CDRs"
+  if [ "$n" != 1 ]; then
+    echo "cdr rows:" >&2
+    sqlite3 -readonly -header "$HP_STATE/cdr.db" "SELECT * FROM cdr" >&2
+    hp_fail "$1: $n CDR row(s) where $2"
+  fi
+  hp_log "ok: $1"
 }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A basic call through pbxd with the thesis config: 202 (a sipp phone) registers; 201 calls 202
+# with digest auth (407, then INVITE with Proxy-Authorization); pbxd rings 202 with its own INVITE
+# and relays the media (canreinvite=no: each phone sees pbxd's address and an rtp.conf port); both
+# phones send G.711 RTP and `sip show channels` shows packets in and out on both legs; 201 hangs
+# up (BYE); the channels go away and one CDR says ANSWERED with the billed seconds.
+source "$(dirname "$0")/lib.sh"
+hp_init "$1"
+hp_call_init
+hp_start_call_pbxd
+
+hp_phone callee 202 callee_answer
+CALLEE=$HP_LAST_PID
+hp_wait_bound 202 10
+hp_caller caller 201 call_caller -s 202 -d 4000
+CALLER=$HP_LAST_PID
+
+hp_wait_json 10 "one call, two channels Up" \
+  "d['active_calls'] == 1 and len(channels()) == 2 and all(c['state'] == 'Up' for c in channels())" \
+  core show channels
+hp_wait_json 5 "RTP both ways on both legs (sip show channels counters)" \
+  "all(chan(p)['rtp']['rtp_in'] > 0 and chan(p)['rtp']['rtp_out'] > 0 for p in ('201', '202'))" \
+  sip show channels
+hp_expect_json "both legs ulaw, on rtp.conf ports" \
+  "all(chan(p)['format'] == 'ulaw' and 10000 <= chan(p)['rtp']['local_port'] <= 20000 for p in ('201', '202'))" \
+  sip show channels
+
+hp_expect_exit "$CALLER" 20 "caller 201 (call_caller)" 0
+hp_expect_exit "$CALLEE" 10 "callee 202 (callee_answer)" 97
+hp_expect_relayed caller "answer-media" "${HP_MEDIA[callee]}"
+hp_expect_relayed callee "offer-media" "${HP_MEDIA[caller]}"
+
+hp_wait_json 5 "no channel left after the BYE" \
+  "d['active_channels'] == 0 and d['active_calls'] == 0 and d['calls_processed'] == 1" core show channels
+hp_expect_json "no SIP channel left" "len(channels()) == 0" sip show channels
+hp_wait_cdr 5 1
+hp_expect_cdr "CDR: 201 -> 202 ANSWERED, billed 3-8 s" \
+  "src = '201' AND dst = '202' AND dcontext = 'internal' AND disposition = 'ANSWERED'
+   AND channel LIKE 'SIP/201-%' AND dstchannel LIKE 'SIP/202-%' AND lastapp = 'Dial'
+   AND billsec BETWEEN 3 AND 8 AND duration >= billsec AND answer <> '' AND uniqueid <> ''"
+kill -0 "$HP_PBXD_PID" || hp_fail "pbxd died"
+hp_log "PASS"

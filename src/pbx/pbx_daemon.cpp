@@ -991,7 +991,10 @@ PbxDaemon::PbxDaemon(asio::io_context& io, PbxOptions options)
     : impl_(std::make_unique<Impl>(io, std::move(options))) {}
 PbxDaemon::~PbxDaemon() { impl_->stop(); }
 Status PbxDaemon::start() { return impl_->start(); }
-Status PbxDaemon::reload() { return impl_->reload(); }
+Status PbxDaemon::reload() {
+  if (auto st = impl_->reload_dialplan(); !st) return st;
+  return impl_->reload();
+}
 void PbxDaemon::stop() { impl_->stop(); }
 
 }  // namespace hapbx::pbx

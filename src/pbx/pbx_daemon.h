@@ -30,8 +30,9 @@ class PbxDaemon {
 
   // Error = a message for the operator naming the file or address at fault.
   Status start();
-  // Re-reads sip.conf/rtp.conf; registrations are kept. A bad new config is refused and the
-  // running one stays (the error says why).
+  // Re-reads extensions.conf, sip.conf and rtp.conf (SIGHUP, core reload); registrations and
+  // running calls are kept. A bad new file is refused and the running one stays (the error says
+  // why).
   Status reload();
   void stop();
 

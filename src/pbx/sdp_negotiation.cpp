@@ -133,14 +133,34 @@ void drop_format_attributes(SdpMedia& m, const std::array<bool, 128>& kept) {
   });
 }
 
-// Sets `m`'s formats to `pts` and drops the attributes of the others.
-void keep_formats(SdpMedia& m, const std::vector<int>& pts) {
+// Payload types of a line's formats in order, each once, with the spelling of its first
+// appearance ("000" stays "000": the answer must name formats as offered).
+struct Formats {
+  std::vector<int> order;
+  std::array<std::string, 128> spelling;
+};
+
+Formats formats_of(const SdpMedia& m) {
+  Formats out;
+  std::array<bool, 128> seen{};
+  for (const std::string& f : m.formats) {
+    const auto pt = parse_pt(f);
+    if (!pt || seen[static_cast<size_t>(*pt)]) continue;
+    seen[static_cast<size_t>(*pt)] = true;
+    out.order.push_back(*pt);
+    out.spelling[static_cast<size_t>(*pt)] = f;
+  }
+  return out;
+}
+
+// Sets `m`'s formats to `pts` (spelled as in `all`) and drops the attributes of the others.
+void keep_formats(SdpMedia& m, const std::vector<int>& pts, const Formats& all) {
   std::array<bool, 128> kept{};
   m.formats.clear();
   m.formats.reserve(pts.size());
   for (int pt : pts) {
     kept[static_cast<size_t>(pt)] = true;
-    m.formats.push_back(std::to_string(pt));
+    m.formats.push_back(all.spelling[static_cast<size_t>(pt)]);
   }
   drop_format_attributes(m, kept);
 }
@@ -213,15 +233,8 @@ Result<SessionDescription> filter_offer(const SessionDescription& offer,
   if (m.port == 0) return out;  // disabled by the offerer: nothing to negotiate
 
   const FormatTable table(m);
-  // Offered payload types in offer order, each once, grouped by codec.
-  std::vector<int> offered;
-  std::array<bool, 128> seen{};
-  for (const std::string& f : m.formats) {
-    const auto pt = parse_pt(f);
-    if (!pt || seen[static_cast<size_t>(*pt)]) continue;
-    seen[static_cast<size_t>(*pt)] = true;
-    offered.push_back(*pt);
-  }
+  const Formats formats = formats_of(m);
+  const std::vector<int>& offered = formats.order;
   std::vector<int> kept;
   std::array<bool, 128> taken{};
   for (const std::string& name : allowed) {
@@ -241,7 +254,7 @@ Result<SessionDescription> filter_offer(const SessionDescription& offer,
   for (int pt : offered) {
     if (table.telephone_event(pt)) kept.push_back(pt);
   }
-  keep_formats(m, kept);
+  keep_formats(m, kept, formats);
   return out;
 }
 
@@ -394,22 +407,19 @@ Result<SessionDescription> answer_from(const SessionDescription& answer_in,
     if (const auto pt = parse_pt(f)) offered_keys.insert(offer_table.key(*pt));
   }
   const FormatTable table(m);
+  const Formats formats = formats_of(m);
   std::vector<int> kept;
-  std::array<bool, 128> seen{};
   bool has_codec = false;
-  for (const std::string& f : m.formats) {
-    const auto pt = parse_pt(f);
-    if (!pt || seen[static_cast<size_t>(*pt)]) continue;
-    seen[static_cast<size_t>(*pt)] = true;
-    if (offered_keys.count(table.key(*pt)) == 0) continue;
-    kept.push_back(*pt);
-    has_codec = has_codec || !table.telephone_event(*pt);
+  for (int pt : formats.order) {
+    if (offered_keys.count(table.key(pt)) == 0) continue;
+    kept.push_back(pt);
+    has_codec = has_codec || !table.telephone_event(pt);
   }
   if (!has_codec) {
     return make_error("answer has no codec we offered: answer has " + join(labels(m, table)) +
                       "; offer had " + join(labels(offered, offer_table)));
   }
-  keep_formats(m, kept);
+  keep_formats(m, kept, formats);
   return out;
 }
 

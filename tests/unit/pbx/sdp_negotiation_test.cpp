@@ -137,6 +137,13 @@ TEST(SdpFilterOffer, UnknownDynamicTypesAndGarbageFormatsAreDropped) {
   EXPECT_EQ(out->media[0].formats, (std::vector<std::string>{"0"}));  // and only once
 }
 
+TEST(SdpFilterOffer, FormatsKeepTheirSpelling) {
+  SessionDescription offer = parse(std::string(kHead) + "m=audio 4000 RTP/AVP 000 08\r\n");
+  auto out = filter_offer(offer, {"alaw", "ulaw"});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->media[0].formats, (std::vector<std::string>{"08", "000"}));
+}
+
 TEST(SdpFilterOffer, NoAudioStreamIsAnError) {
   SessionDescription offer = parse(std::string(kHead) + "m=video 4000 RTP/AVP 99\r\n");
   auto out = filter_offer(offer, {"ulaw"});

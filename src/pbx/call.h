@@ -75,6 +75,7 @@ struct Leg {
   // Outbound legs only.
   sip::TransactionId invite_transaction = 0;
   BuiltRequest invite;        // kept for CANCEL
+  std::optional<sip::SessionDescription> offer_sent;  // before relay rewriting: checks the answer
   bool provisional_seen = false;
   bool cancel_wanted = false;  // CANCEL once a provisional arrives (9.1)
   bool cancelled = false;

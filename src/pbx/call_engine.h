@@ -226,6 +226,12 @@ class CallEngine {
   std::unordered_map<sip::TransactionId, std::unique_ptr<RelayedRequest>> relayed_;
   std::unordered_map<std::string, DialogRef> by_dialog_;            // Dialog::key()
   std::unordered_map<MediaStreamId, DialogRef> by_stream_;
+  // Outbound legs of ended calls whose INVITE had no final response yet, by INVITE client
+  // transaction: a 200 that crosses our CANCEL still gets its ACK and a BYE, a CANCEL that had
+  // to wait for a provisional still goes out. Dropped on their final response or Timer B.
+  std::unordered_map<sip::TransactionId, std::unique_ptr<Leg>> orphans_;
+  static constexpr size_t kMaxOrphans = 10000;
+  void on_orphan_response(sip::TransactionId transaction, const sip::Message& response);
   std::set<Deadline> deadlines_;
 };
 

@@ -163,6 +163,7 @@ std::optional<DialStatus> CallEngine::start_leg(Call& call, std::string_view tar
                  offer.error().message);
     return DialStatus::Congestion;
   }
+  leg->offer_sent = *offer;
   const bool direct = call.in.peer.direct_media && leg->peer.direct_media && !call.answered;
   RequestBody body;
   if (direct) {
@@ -211,8 +212,37 @@ std::optional<DialStatus> CallEngine::start_leg(Call& call, std::string_view tar
   return std::nullopt;
 }
 
+void CallEngine::on_orphan_response(sip::TransactionId transaction,
+                                    const sip::Message& response) {
+  auto it = orphans_.find(transaction);
+  Leg& leg = *it->second;
+  const int status = response.status_code();
+  if (status < 200) {
+    leg.provisional_seen = true;
+    if (leg.cancel_wanted && !leg.cancelled) {
+      leg.cancelled = true;
+      (void)env_.send_request(build_cancel(leg.invite, leg.dialog, config_->general.user_agent),
+                              leg.dialog.peer);
+    }
+    return;
+  }
+  if (status < 300) {
+    // The callee answered after the call was gone: confirm the dialog, then end it.
+    update_uac_dialog(leg.dialog, response);
+    env_.send_stateless(leg.dialog.peer, build_ack_for_2xx(leg.dialog, leg.invite.cseq,
+                                                           config_->general.user_agent));
+    auto bye = build_in_dialog_request(leg.dialog, "BYE", {}, config_->general.user_agent);
+    (void)env_.send_request(std::move(bye.bytes), leg.dialog.peer);
+  }
+  orphans_.erase(it);
+}
+
 bool CallEngine::on_response(sip::TransactionId transaction, sip::Message&& response,
                              core::TimePoint now, WallClock::time_point wall) {
+  if (orphans_.count(transaction) != 0) {
+    on_orphan_response(transaction, response);
+    return true;
+  }
   auto it = by_client_.find(transaction);
   if (it == by_client_.end()) return false;
   const ClientEntry entry = it->second;
@@ -315,9 +345,20 @@ void CallEngine::on_leg_answered(Call& call, Leg& leg, const sip::Message& respo
   leg.ack_bytes = build_ack_for_2xx(leg.dialog, leg.invite.cseq, config_->general.user_agent);
   env_.send_stateless(leg.dialog.peer, leg.ack_bytes);
 
-  if (response.body().empty() || !take_remote_sdp(leg, response.body())) {
-    spdlog::warn("{}: {} answered without a usable SDP answer; hanging it up", call.in.channel,
-                 leg.channel);
+  // RFC 3264 6: the answer may only pick from what we offered.
+  Status usable = response.body().empty() ? Status(make_error("no SDP answer in the 2xx"))
+                                          : take_remote_sdp(leg, response.body());
+  if (usable && leg.offer_sent) {
+    auto checked = answer_from(*leg.remote_sdp, *leg.offer_sent);
+    if (checked) {
+      leg.remote_sdp = std::move(checked).value();
+    } else {
+      usable = checked.error();
+    }
+  }
+  if (!usable) {
+    spdlog::warn("{}: {} answered without a usable SDP answer ({}); hanging it up",
+                 call.in.channel, leg.channel, usable.error().message);
     send_bye(call, leg);
     on_leg_failed(call, leg, 488, now, wall);
     return;
@@ -391,6 +432,7 @@ void CallEngine::on_leg_failed(Call& call, Leg& leg, int status, core::TimePoint
 
 bool CallEngine::on_client_failure(sip::TransactionId transaction, core::TimePoint now,
                                    WallClock::time_point wall) {
+  if (orphans_.erase(transaction) != 0) return true;
   auto it = by_client_.find(transaction);
   if (it == by_client_.end()) return false;
   const ClientEntry entry = it->second;

@@ -133,6 +133,7 @@ struct Call {
   std::string context;
   std::string exten;
   AppWait wait = AppWait::None;
+  bool in_dialplan = false;  // run_dialplan() is on the stack for this call
   DialState dial;
   PlaybackState playback;
   bool ended = false;

@@ -159,8 +159,8 @@ class CallEngine {
 
   // call_engine_apps.cpp: the dialplan and the applications that touch the call
   void run_dialplan(Call& call, core::TimePoint now, WallClock::time_point wall);
-  // Returns false when the call ended or now waits for something.
-  bool execute(Call& call, const AppRequest& app, core::TimePoint now, WallClock::time_point wall);
+  // Carries out one application; the call may end (and be erased) or start waiting.
+  void execute(Call& call, const AppRequest& app, core::TimePoint now, WallClock::time_point wall);
   void answer(Call& call, core::TimePoint now, WallClock::time_point wall);
   void send_provisional(Call& call, int status, bool with_sdp);
   void send_final_to_caller(Call& call, int status);

@@ -11,91 +11,102 @@
 
 namespace hapbx::pbx {
 
-void CallEngine::run_dialplan(Call& call, core::TimePoint now, WallClock::time_point wall) {
-  // Bounded: the interpreter itself stops internal loops; this bounds apps that finish at once.
+// Not re-entrant on purpose: an application that finishes at once from inside execute() (a
+// Dial whose every target fails immediately) calls resume(), which then only clears the wait and
+// lets this loop go on, so a dialplan that loops over such a Dial cannot grow the stack. The
+// call may be hung up and erased by any step: it is looked up again each time round.
+void CallEngine::run_dialplan(Call& start, core::TimePoint now, WallClock::time_point wall) {
+  const CallId id = start.id;
+  start.in_dialplan = true;
   for (int steps = 0; steps < 10000; ++steps) {
-    if (call.ended || call.wait != AppWait::None) return;
-    auto step = call.run->next();
-    for (auto& line : call.run->take_log()) spdlog::info("{}", line);
+    Call* call = find_call(id);
+    if (call == nullptr || call->ended) return;
+    if (call->wait != AppWait::None) {
+      call->in_dialplan = false;
+      return;
+    }
+    auto step = call->run->next();
+    for (auto& line : call->run->take_log()) spdlog::info("{}", line);
     if (auto* finished = std::get_if<RunFinished>(&step)) {
       if (finished->reason != RunFinished::Reason::EndOfPlan) {
-        spdlog::warn("{}: {}", call.in.channel, finished->text);
+        spdlog::warn("{}: {}", call->in.channel, finished->text);
       }
       const HangupCause cause = finished->reason == RunFinished::Reason::NoSuchExtension
                                     ? HangupCause::Unallocated
                                     : HangupCause::NormalClearing;
-      hangup(call, cause, now, wall);
+      hangup(*call, cause, now, wall);
       return;
     }
-    const auto& app = std::get<AppRequest>(step);
-    if (!execute(call, app, now, wall)) return;
+    execute(*call, std::get<AppRequest>(step), now, wall);
   }
-  spdlog::warn("{}: dialplan ran 10000 applications without waiting; hanging up",
-               call.in.channel);
-  hangup(call, HangupCause::NormalClearing, now, wall);
+  if (Call* call = find_call(id); call != nullptr && !call->ended) {
+    spdlog::warn("{}: dialplan ran 10000 applications without waiting; hanging up",
+                 call->in.channel);
+    hangup(*call, HangupCause::NormalClearing, now, wall);
+  }
 }
 
 // Resumes the dialplan after an application that waited.
 void CallEngine::resume(Call& call, core::TimePoint now, WallClock::time_point wall) {
   call.wait = AppWait::None;
+  if (call.in_dialplan) return;  // run_dialplan() is below us on the stack and goes on
   run_dialplan(call, now, wall);
 }
 
-bool CallEngine::execute(Call& call, const AppRequest& app, core::TimePoint now,
+void CallEngine::execute(Call& call, const AppRequest& app, core::TimePoint now,
                          WallClock::time_point wall) {
   const std::string& name = app.app;
   if (name == "Answer") {
     answer(call, now, wall);
-    return !call.ended;
+    return;
   }
   if (name == "Ringing") {
     if (!call.final_sent) send_provisional(call, 180, false);
-    return true;
+    return;
   }
   if (name == "Progress") {
     if (!call.final_sent) send_provisional(call, 183, true);
-    return true;
+    return;
   }
   if (name == "Wait") {
     call.wait = AppWait::Wait;
     call.wait_until = now + seconds_arg(app.args, 0, std::chrono::seconds(0));
     arm(*call.wait_until, call.id, 0, TimerKind::Wait);
-    return false;
+    return;
   }
   if (name == "Playback") {
     start_playback(call, app, now, wall);
-    return false;
+    return;
   }
   if (name == "Echo") {
     answer(call, now, wall);
-    if (call.ended) return false;
+    if (call.ended) return;
     env_.echo_stream(call.in.stream.id);
     call.wait = AppWait::Echo;  // until the caller hangs up
-    return false;
+    return;
   }
   if (name == "Busy") {
     hangup(call, HangupCause::UserBusy, now, wall);
-    return false;
+    return;
   }
   if (name == "Congestion") {
     hangup(call, HangupCause::Congestion, now, wall);
-    return false;
+    return;
   }
   if (name == "Hangup") {
     hangup(call, app.args.empty() ? HangupCause::NormalClearing : parse_hangup_cause(app.args[0]),
            now, wall);
-    return false;
+    return;
   }
   if (name == "Dial") {
     start_dial(call, app, now, wall);
-    return call.wait == AppWait::None && !call.ended;
+    return;
   }
   // The interpreter reports unknown applications itself; anything else it hands us that we do
   // not implement ends the call cleanly rather than being silently skipped.
   spdlog::warn("{}: application '{}' is not supported ({}); hanging up", call.in.channel, name,
                app.where.str());
   hangup(call, HangupCause::NormalClearing, now, wall);
-  return false;
 }
 
 RequestBody CallEngine::our_sdp(Leg& leg, const sip::SessionDescription& basis) {

@@ -215,21 +215,11 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
   init_uas_dialog(in.dialog, request);
   in.last_message = "Rx: INVITE";
 
-  auto stream = env_.open_stream(source);
-  if (!stream) {
-    ++counters_.calls_rejected;
-    spdlog::warn("Call from '{}': {}; 503", in.channel, stream.error().message);
-    reject(transaction, request, 503, {{"Retry-After", "5"}});
-    return;
-  }
-  in.stream = *stream;
-  by_stream_[in.stream.id] = DialogRef{call->id, in.id};
-  in.origin.address = in.stream.address;
-  if (auto st = take_remote_sdp(in, request.body()); !st) {
-    spdlog::debug("{}: {}", in.channel, st.error().message);
-  }
-  // The caller's offer narrowed to what it may use: what the callee will be offered.
+  // The caller's offer narrowed to what it may use: what the callee will be offered. The relay
+  // stream facing the caller is opened only when the call needs it (ensure_relay): a call with
+  // direct media holds no port.
   in.remote_sdp = std::move(filtered).value();
+  in.on_hold = is_hold(*in.remote_sdp);
   if (auto target = media_target(*in.remote_sdp); target && !target->codecs.empty()) {
     in.payload_type = target->first_payload_type;
     in.format = target->codecs.front();
@@ -252,6 +242,24 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
   spdlog::info("{} calls '{}' in context '{}' ({})", ref.in.channel, exten, context,
                ref.uniqueid);
   run_dialplan(ref, now, wall);
+}
+
+bool CallEngine::ensure_relay(Call& call, Leg& leg) {
+  if (leg.stream.id != 0) return true;
+  auto stream = env_.open_stream(leg.dialog.peer);
+  if (!stream) {
+    spdlog::warn("{}: {}", leg.channel, stream.error().message);
+    return false;
+  }
+  leg.stream = *stream;
+  leg.origin.address = leg.stream.address;
+  by_stream_[leg.stream.id] = DialogRef{call.id, leg.id};
+  if (leg.remote_sdp) {
+    if (auto target = media_target(*leg.remote_sdp); target && target->rtp_port != 0) {
+      env_.set_stream_remote(leg.stream.id, target->address, target->rtp_port, target->rtcp_port);
+    }
+  }
+  return true;
 }
 
 // ---- hangup ----

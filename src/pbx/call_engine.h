@@ -161,7 +161,11 @@ class CallEngine {
   void run_dialplan(Call& call, core::TimePoint now, WallClock::time_point wall);
   // Carries out one application; the call may end (and be erased) or start waiting.
   void execute(Call& call, const AppRequest& app, core::TimePoint now, WallClock::time_point wall);
-  void answer(Call& call, core::TimePoint now, WallClock::time_point wall);
+  // Returns false when the call could not be answered and was hung up (it may be erased).
+  bool answer(Call& call, core::TimePoint now, WallClock::time_point wall);
+  // Opens the relay stream facing `leg` if it has none, pointed at the leg's last SDP. False:
+  // no free port pair (logged).
+  bool ensure_relay(Call& call, Leg& leg);
   void send_provisional(Call& call, int status, bool with_sdp);
   void send_final_to_caller(Call& call, int status);
   void start_playback(Call& call, const AppRequest& app, core::TimePoint now,

@@ -79,8 +79,7 @@ void CallEngine::execute(Call& call, const AppRequest& app, core::TimePoint now,
     return;
   }
   if (name == "Echo") {
-    answer(call, now, wall);
-    if (call.ended) return;
+    if (!answer(call, now, wall)) return;
     env_.echo_stream(call.in.stream.id);
     call.wait = AppWait::Echo;  // until the caller hangs up
     return;
@@ -117,7 +116,9 @@ RequestBody CallEngine::our_sdp(Leg& leg, const sip::SessionDescription& basis) 
 
 void CallEngine::send_provisional(Call& call, int status, bool with_sdp) {
   RequestBody body;
-  if (with_sdp && call.in.remote_sdp) body = our_sdp(call.in, *call.in.remote_sdp);
+  if (with_sdp && call.in.remote_sdp && ensure_relay(call, call.in)) {
+    body = our_sdp(call.in, as_answer(*call.in.remote_sdp));
+  }
   auto bytes = build_uas_response(*call.invite, status, call.in.dialog,
                                   config_->general.user_agent, body);
   env_.send_response(call.invite_transaction, std::move(bytes), status);
@@ -134,9 +135,13 @@ void CallEngine::send_final_to_caller(Call& call, int status) {
   call.in.last_message = fmt::format("Tx: {}", status);
 }
 
-void CallEngine::answer(Call& call, core::TimePoint now, WallClock::time_point wall) {
-  if (call.answered || call.ended) return;
-  if (call.final_sent) return;  // too late: the caller already got a failure
+bool CallEngine::answer(Call& call, core::TimePoint now, WallClock::time_point wall) {
+  if (call.ended) return false;
+  if (call.answered || call.final_sent) return true;  // nothing to do, or too late for it
+  if (!ensure_relay(call, call.in)) {
+    hangup(call, HangupCause::Congestion, now, wall);  // 503: no RTP port left
+    return false;
+  }
   // The answer to the caller's offer: its own (filtered) description, pointed at our relay.
   const RequestBody body = our_sdp(call.in, as_answer(*call.in.remote_sdp));
   auto bytes = build_uas_response(*call.invite, 200, call.in.dialog, config_->general.user_agent,
@@ -152,6 +157,7 @@ void CallEngine::answer(Call& call, core::TimePoint now, WallClock::time_point w
     call.media_check = now + std::chrono::seconds(1);
     arm(*call.media_check, call.id, 0, TimerKind::MediaCheck);
   }
+  return true;
 }
 
 void CallEngine::start_playback(Call& call, const AppRequest& app, core::TimePoint now,
@@ -160,10 +166,13 @@ void CallEngine::start_playback(Call& call, const AppRequest& app, core::TimePoi
   // Playback answers the call first unless told `noanswer` (then it is early media: 183).
   if (options.find("noanswer") != std::string::npos) {
     if (!call.final_sent) send_provisional(call, 183, true);
-  } else {
-    answer(call, now, wall);
+  } else if (!answer(call, now, wall)) {
+    return;
   }
-  if (call.ended) return;
+  if (call.ended || !ensure_relay(call, call.in)) {
+    if (!call.ended) hangup(call, HangupCause::Congestion, now, wall);
+    return;
+  }
   call.playback = PlaybackState{};
   call.playback.files = split_list(app.args.empty() ? std::string_view{} : app.args[0], '&');
   call.wait = AppWait::Playback;

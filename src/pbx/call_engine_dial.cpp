@@ -169,6 +169,7 @@ std::optional<DialStatus> CallEngine::start_leg(Call& call, std::string_view tar
   if (direct) {
     body = {"application/sdp", sip::print_sdp(*offer)};
   } else {
+    if (!ensure_relay(call, call.in)) return DialStatus::Congestion;
     auto stream = env_.open_stream(destination);
     if (!stream) {
       spdlog::warn("{}: cannot call SIP/{}: {}", call.in.channel, peer->name,

@@ -193,6 +193,10 @@ void CallEngine::on_reinvite(Call& call, Leg& leg, sip::TransactionId transactio
   }
   if (other == nullptr) {
     // Nobody to pass it to (Playback, Echo): answer from here.
+    if (!ensure_relay(call, leg)) {
+      reject(transaction, request, 503, {{"Retry-After", "5"}});
+      return;
+    }
     const RequestBody body =
         leg.remote_sdp ? our_sdp(leg, as_answer(*leg.remote_sdp)) : RequestBody{};
     auto bytes = build_uas_response(request, 200, leg.dialog, config_->general.user_agent, body);

@@ -11,7 +11,8 @@
 //   3. rtp_load sends one priming packet from every endpoint (so latching relays learn the
 //      source), waits --prime-ms, then measures for --seconds and drains for 500 ms.
 // Output (stdout, one line): calls= sent= received= loss_pct= misrouted= pps= p50_us= p99_us=
-// max_us= seconds=.
+// max_us= seconds= relay_cpu_us= relay_rss_kb= (the last two from /proc of --relay-pid: CPU of all
+// its threads over the sending window, RSS at its end).
 //
 // Sending: each endpoint has its own socket (a relay tells calls apart by port), so a send is one
 // sendto per packet, spread evenly over each 20 ms frame. Receiving: epoll, then one recvmmsg of
@@ -32,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,17 +66,48 @@ struct Endpoint {
   uint32_t timestamp = 0;
 };
 
+// utime+stime of every thread of `pid` in microseconds (/proc/PID/stat sums the thread group).
+long long cpu_us(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::vector<std::string> fields;
+  std::size_t pos = close + 2;
+  while (pos < stat.size()) {
+    std::size_t end = stat.find(' ', pos);
+    if (end == std::string::npos) end = stat.size();
+    fields.push_back(stat.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (fields.size() < 13) return -1;  // fields[0] is the state (field 3); utime is field 14
+  const long long ticks = std::atoll(fields[11].c_str()) + std::atoll(fields[12].c_str());
+  return ticks * 1'000'000 / sysconf(_SC_CLK_TCK);
+}
+
+// VmRSS of `pid` in kB.
+long long rss_kb(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return -1;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: rtp_load --calls N --endpoints FILE --targets FILE [--seconds S] [--prime-ms MS] "
-               "[--wait-seconds S]\n");
+               "[--wait-seconds S] [--relay-pid PID]\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int calls = 0, seconds = 10, prime_ms = 1000, wait_seconds = 60;
+  int calls = 0, seconds = 10, prime_ms = 1000, wait_seconds = 60, relay_pid = 0;
   std::string endpoints_file, targets_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -82,6 +115,7 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") seconds = std::atoi(v.c_str());
     else if (k == "--prime-ms") prime_ms = std::atoi(v.c_str());
     else if (k == "--wait-seconds") wait_seconds = std::atoi(v.c_str());
+    else if (k == "--relay-pid") relay_pid = std::atoi(v.c_str());
     else if (k == "--endpoints") endpoints_file = v;
     else if (k == "--targets") targets_file = v;
     else return usage();
@@ -218,6 +252,7 @@ int main(int argc, char** argv) {
   max_delay_ns = 0;
 
   // Measurement: endpoint e sends at start + e * (20 ms / n) + k * 20 ms.
+  const long long cpu_start = cpu_us(relay_pid);
   const int64_t start = mono_ns();
   const int64_t frames = int64_t{seconds} * 50;
   const int64_t total = frames * n;
@@ -235,6 +270,8 @@ int main(int argc, char** argv) {
     receive(wait_ns > 1'000'000 ? static_cast<int>(wait_ns / 1'000'000) : 0);
   }
   const int64_t send_end = mono_ns();
+  const long long cpu_end = cpu_us(relay_pid);
+  const long long rss = rss_kb(relay_pid);
   const int64_t drain_end = send_end + 500'000'000;
   while (mono_ns() < drain_end) receive(10);
 
@@ -252,11 +289,12 @@ int main(int argc, char** argv) {
                                       static_cast<double>(std::max<uint64_t>(sent, 1))
                                 : 0.0;
   std::printf("calls=%d sent=%llu send_failed=%llu received=%llu loss_pct=%.4f misrouted=%llu primes=%llu "
-              "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f\n",
+              "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f relay_cpu_us=%lld relay_rss_kb=%lld\n",
               calls, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(send_failed),
               static_cast<unsigned long long>(received), loss, static_cast<unsigned long long>(misrouted),
               static_cast<unsigned long long>(primes), static_cast<double>(received) / elapsed,
               static_cast<long long>(percentile(0.50)), static_cast<long long>(percentile(0.99)),
-              static_cast<long long>(max_delay_ns / 1000), elapsed);
+              static_cast<long long>(max_delay_ns / 1000), elapsed,
+              cpu_start >= 0 && cpu_end >= 0 ? cpu_end - cpu_start : -1LL, rss);
   return 0;
 }

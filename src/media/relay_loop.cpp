@@ -5,8 +5,10 @@
 // allocation, no lock. Prompt packets are paced by the epoll timeout (20 ms frames).
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -22,6 +24,7 @@ namespace {
 constexpr int kBatch = 32;
 constexpr std::size_t kBufferSize = 2048;  // above any MTU; longer datagrams are truncated, dropped
 constexpr int kMaxEvents = 256;
+constexpr int kBusyRound = 64;           // ready sockets in a round that make waiting pointless
 constexpr int kMaxBatchesPerWake = 4;      // per socket, so one flood cannot starve the others
 constexpr uint32_t kNoSlot = UINT32_MAX;
 constexpr uint64_t kEventFdTag = UINT64_MAX;
@@ -481,8 +484,10 @@ Status RelayLoop::init() {
 
 void RelayLoop::run() {
   Impl2& d = *d_;
+  const int64_t coalesce_ns = int64_t{std::max(0, d.impl.options.coalesce_us)} * 1000;
   while (!d.impl.stopping.load(std::memory_order_relaxed)) {
     const int n = ::epoll_wait(d.epoll_fd, d.events.data(), kMaxEvents, d.timeout_ms());
+    const int64_t round_start = coalesce_ns > 0 ? now_ns() : 0;
     bool commands = false;
     for (int k = 0; k < n; ++k) {
       const uint64_t tag = d.events[k].data.u64;
@@ -498,6 +503,13 @@ void RelayLoop::run() {
     if (d.events_added) {
       d.events_added = false;
       if (d.impl.wake) d.impl.wake();
+    }
+    // A quiet round: let packets gather (see RelayOptions::coalesce_us). Not after a command,
+    // so control calls take effect promptly.
+    if (coalesce_ns > 0 && n > 0 && n < kBusyRound && !commands) {
+      const int64_t until = round_start + coalesce_ns;
+      timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
+      ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
     }
   }
 }

@@ -14,9 +14,11 @@
 // max_us= seconds= relay_cpu_us= relay_rss_kb= (the last two from /proc of --relay-pid: CPU of all
 // its threads over the sending window, RSS at its end).
 //
-// Sending: each endpoint has its own socket (a relay tells calls apart by port), so a send is one
-// sendto per packet, spread evenly over each 20 ms frame. Receiving: epoll, then one recvmmsg of
-// up to 32 datagrams per ready socket.
+// Sending: each endpoint has its own socket (a relay tells calls apart by port), connected to its
+// relay port, so a send is one send() per packet; packets are spread evenly over each 20 ms
+// frame, sent in 0.5 ms ticks. Receiving: after each tick, epoll, then one recvmmsg of up to 32
+// datagrams per ready socket. load_cpu_us= is the generator's own CPU over the window (if it
+// nears seconds*1e6 the generator, not the relay, is the limit).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -175,6 +177,13 @@ int main(int argc, char** argv) {
         t.sin_family = AF_INET;
         t.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         t.sin_port = htons(static_cast<uint16_t>(side == 0 ? pa : pb));
+        // Connected: the kernel keeps the route, and only the relay's port can answer (a
+        // symmetric relay sends to an endpoint from the port the endpoint sends to).
+        Endpoint& x = ep[static_cast<std::size_t>(2 * c + side)];
+        if (connect(x.fd, reinterpret_cast<sockaddr*>(&t), sizeof t) != 0) {
+          std::perror("rtp_load: connect");
+          return 1;
+        }
       }
     }
   }
@@ -194,8 +203,7 @@ int main(int argc, char** argv) {
     put32(packet + 20, static_cast<uint32_t>(e) | (prime ? kPrimeFlag : 0));
     ++x.seq;
     x.timestamp += 160;
-    return sendto(x.fd, packet, kPacket, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&x.target),
-                  sizeof x.target) == static_cast<ssize_t>(kPacket);
+    return send(x.fd, packet, kPacket, MSG_DONTWAIT) == static_cast<ssize_t>(kPacket);
   };
 
   // Receive side state.
@@ -212,7 +220,8 @@ int main(int argc, char** argv) {
   uint64_t received = 0, misrouted = 0, primes = 0;
   int64_t max_delay_ns = 0;
   std::array<epoll_event, 512> events{};
-  auto receive = [&](int timeout_ms) {
+  // One epoll round; returns how many sockets were ready.
+  auto receive_round = [&](int timeout_ms) {
     const int ready = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
     const int64_t now = mono_ns();
     for (int r = 0; r < ready; ++r) {
@@ -241,12 +250,19 @@ int main(int argc, char** argv) {
         ++received;
       }
     }
+    return ready;
+  };
+  // Reads until no socket is ready (a full round means more may be waiting).
+  auto receive = [&](int timeout_ms) {
+    int ready = receive_round(timeout_ms);
+    while (ready == static_cast<int>(events.size())) ready = receive_round(0);
   };
 
   // Priming: one packet per endpoint, then let the relay settle; nothing of this is counted.
   for (int e = 0; e < n; ++e) send_one(e, true);
   const int64_t prime_end = mono_ns() + int64_t{prime_ms} * 1'000'000;
   while (mono_ns() < prime_end) receive(10);
+  const long long self_cpu_start = cpu_us(getpid());
   std::fill(histogram.begin(), histogram.end(), 0);
   received = misrouted = 0;
   max_delay_ns = 0;
@@ -258,20 +274,31 @@ int main(int argc, char** argv) {
   const int64_t total = frames * n;
   int64_t next = 0;  // index of the next packet to send: frame = next / n, endpoint = next % n
   uint64_t sent = 0, send_failed = 0;
+  // Works in ticks of kTickNs: send what is due, then sleep to the next tick and read everything
+  // that arrived. (Polling after every send would cost the generator more than the relay costs.)
+  // Arrival times are therefore read up to one tick late: the delays include that.
+  constexpr int64_t kTickNs = 500'000;
+  int64_t tick = start;
   while (next < total) {
     const int64_t now = mono_ns();
     const int64_t due = ((now - start) * n) / kFrameNs + 1;  // packets due by now
-    for (int burst = 0; next < std::min(due, total) && burst < 4096; ++burst, ++next) {
+    for (; next < std::min(due, total); ++next) {
       if (send_one(static_cast<int>(next % n), false)) ++sent;
       else ++send_failed;
     }
-    const int64_t next_due_ns = start + (next * kFrameNs) / n;
-    const int64_t wait_ns = next_due_ns - mono_ns();
-    receive(wait_ns > 1'000'000 ? static_cast<int>(wait_ns / 1'000'000) : 0);
+    tick += kTickNs;
+    if (tick > mono_ns()) {
+      timespec ts{static_cast<time_t>(tick / 1'000'000'000), static_cast<long>(tick % 1'000'000'000)};
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    } else {
+      tick = mono_ns();  // behind: no catch-up burst of ticks
+    }
+    receive(0);
   }
   const int64_t send_end = mono_ns();
   const long long cpu_end = cpu_us(relay_pid);
   const long long rss = rss_kb(relay_pid);
+  const long long self_cpu = cpu_us(getpid()) - self_cpu_start;
   const int64_t drain_end = send_end + 500'000'000;
   while (mono_ns() < drain_end) receive(10);
 
@@ -289,12 +316,12 @@ int main(int argc, char** argv) {
                                       static_cast<double>(std::max<uint64_t>(sent, 1))
                                 : 0.0;
   std::printf("calls=%d sent=%llu send_failed=%llu received=%llu loss_pct=%.4f misrouted=%llu primes=%llu "
-              "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f relay_cpu_us=%lld relay_rss_kb=%lld\n",
+              "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f relay_cpu_us=%lld relay_rss_kb=%lld load_cpu_us=%lld\n",
               calls, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(send_failed),
               static_cast<unsigned long long>(received), loss, static_cast<unsigned long long>(misrouted),
               static_cast<unsigned long long>(primes), static_cast<double>(received) / elapsed,
               static_cast<long long>(percentile(0.50)), static_cast<long long>(percentile(0.99)),
               static_cast<long long>(max_delay_ns / 1000), elapsed,
-              cpu_start >= 0 && cpu_end >= 0 ? cpu_end - cpu_start : -1LL, rss);
+              cpu_start >= 0 && cpu_end >= 0 ? cpu_end - cpu_start : -1LL, rss, self_cpu);
   return 0;
 }

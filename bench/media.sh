@@ -22,7 +22,9 @@
 #
 # Usage: bash bench/media.sh build/bin
 # Environment: BENCH_CALLS="100 500 1000 2000", BENCH_SECONDS=10 (per run),
-#   BENCH_SERVERS="pbxd rtpengine", BENCH_NICE=-10, HAPBX_KEEP_TMP=1 to keep the logs.
+#   BENCH_SERVERS="pbxd rtpengine", BENCH_NICE=-10, BENCH_RT=1 (see below),
+#   BENCH_COALESCE_US (pbxd's RelayOptions::coalesce_us, default 500), HAPBX_KEEP_TMP=1 to keep
+#   the logs.
 source "$(dirname "$0")/../tests/integration/lib.sh"
 hp_init "${1:-build/bin}"
 
@@ -59,7 +61,7 @@ run_one() {
   case $server in
     pbxd)
       hp_spawn "$name" "${RUN[@]}" taskset -c 0 "$HP_BIN/relay_bench" --remotes "$dir/endpoints" \
-        --out "$dir/targets" --port-min $PORT_MIN --port-max $PORT_MAX
+        --out "$dir/targets" --port-min $PORT_MIN --port-max $PORT_MAX ${BENCH_COALESCE_US:+--coalesce-us $BENCH_COALESCE_US}
       pid=$HP_LAST_PID
       boost "$pid"
       hp_wait_until 10 "relay_bench ready" log_has "$name" "ready" ;;

@@ -5,7 +5,7 @@
 // relay's counters.
 //
 // Usage: relay_bench --remotes FILE --out FILE [--bind 127.0.0.1] [--port-min 20000]
-//                    [--port-max 29999] [--wait-seconds 60]
+//                    [--port-max 29999] [--wait-seconds 60] [--coalesce-us 500]
 #include <signal.h>
 
 #include <chrono>
@@ -24,7 +24,7 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: relay_bench --remotes FILE --out FILE [--bind IP] [--port-min N] [--port-max N] "
-               "[--wait-seconds N]\n");
+               "[--wait-seconds N] [--coalesce-us N]\n");
   return 2;
 }
 
@@ -32,7 +32,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   std::string remotes, out, bind = "127.0.0.1";
-  int port_min = 20000, port_max = 29999, wait_seconds = 60;
+  int port_min = 20000, port_max = 29999, wait_seconds = 60, coalesce_us = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--remotes") remotes = v;
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     else if (k == "--port-min") port_min = std::atoi(v.c_str());
     else if (k == "--port-max") port_max = std::atoi(v.c_str());
     else if (k == "--wait-seconds") wait_seconds = std::atoi(v.c_str());
+    else if (k == "--coalesce-us") coalesce_us = std::atoi(v.c_str());
     else return usage();
   }
   if (remotes.empty() || out.empty()) return usage();
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   options.bind_address = bind;
   options.port_min = static_cast<uint16_t>(port_min);
   options.port_max = static_cast<uint16_t>(port_max);
+  if (coalesce_us >= 0) options.coalesce_us = coalesce_us;
   auto relay = hapbx::media::MediaRelay::start(options, nullptr);
   if (!relay) {
     std::fprintf(stderr, "relay_bench: %s\n", relay.error().message.c_str());

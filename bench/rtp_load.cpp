@@ -100,9 +100,10 @@ long long rss_kb(int pid) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: rtp_load --calls N --endpoints FILE --targets FILE [--seconds S] [--prime-ms MS] "
-               "[--wait-seconds S] [--relay-pid PID]\n");
+  std::fprintf(
+      stderr,
+      "usage: rtp_load --calls N --endpoints FILE --targets FILE [--seconds S] [--prime-ms MS] "
+      "[--wait-seconds S] [--relay-pid PID]\n");
   return 2;
 }
 
@@ -113,14 +114,22 @@ int main(int argc, char** argv) {
   std::string endpoints_file, targets_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--calls") calls = std::atoi(v.c_str());
-    else if (k == "--seconds") seconds = std::atoi(v.c_str());
-    else if (k == "--prime-ms") prime_ms = std::atoi(v.c_str());
-    else if (k == "--wait-seconds") wait_seconds = std::atoi(v.c_str());
-    else if (k == "--relay-pid") relay_pid = std::atoi(v.c_str());
-    else if (k == "--endpoints") endpoints_file = v;
-    else if (k == "--targets") targets_file = v;
-    else return usage();
+    if (k == "--calls")
+      calls = std::atoi(v.c_str());
+    else if (k == "--seconds")
+      seconds = std::atoi(v.c_str());
+    else if (k == "--prime-ms")
+      prime_ms = std::atoi(v.c_str());
+    else if (k == "--wait-seconds")
+      wait_seconds = std::atoi(v.c_str());
+    else if (k == "--relay-pid")
+      relay_pid = std::atoi(v.c_str());
+    else if (k == "--endpoints")
+      endpoints_file = v;
+    else if (k == "--targets")
+      targets_file = v;
+    else
+      return usage();
   }
   if (calls <= 0 || seconds <= 0 || endpoints_file.empty() || targets_file.empty()) return usage();
 
@@ -222,11 +231,13 @@ int main(int argc, char** argv) {
   std::array<epoll_event, 512> events{};
   // One epoll round; returns how many sockets were ready.
   auto receive_round = [&](int timeout_ms) {
-    const int ready = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
+    const int ready =
+        epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
     const int64_t now = mono_ns();
     for (int r = 0; r < ready; ++r) {
       const int e = static_cast<int>(events[r].data.u32);
-      const int got = recvmmsg(ep[static_cast<std::size_t>(e)].fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+      const int got =
+          recvmmsg(ep[static_cast<std::size_t>(e)].fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
       for (int k = 0; k < got; ++k) {
         const uint8_t* p = bufs[k].data();
         if (msgs[k].msg_len != kPacket) {
@@ -283,12 +294,15 @@ int main(int argc, char** argv) {
     const int64_t now = mono_ns();
     const int64_t due = ((now - start) * n) / kFrameNs + 1;  // packets due by now
     for (; next < std::min(due, total); ++next) {
-      if (send_one(static_cast<int>(next % n), false)) ++sent;
-      else ++send_failed;
+      if (send_one(static_cast<int>(next % n), false))
+        ++sent;
+      else
+        ++send_failed;
     }
     tick += kTickNs;
     if (tick > mono_ns()) {
-      timespec ts{static_cast<time_t>(tick / 1'000'000'000), static_cast<long>(tick % 1'000'000'000)};
+      timespec ts{static_cast<time_t>(tick / 1'000'000'000),
+                  static_cast<long>(tick % 1'000'000'000)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
     } else {
       tick = mono_ns();  // behind: no catch-up burst of ticks
@@ -312,16 +326,19 @@ int main(int argc, char** argv) {
     return int64_t{kHistogramUs};
   };
   const double elapsed = static_cast<double>(send_end - start) / 1e9;
-  const double loss = total > 0 ? 100.0 * static_cast<double>(sent - std::min<uint64_t>(sent, received)) /
-                                      static_cast<double>(std::max<uint64_t>(sent, 1))
-                                : 0.0;
-  std::printf("calls=%d sent=%llu send_failed=%llu received=%llu loss_pct=%.4f misrouted=%llu primes=%llu "
-              "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f relay_cpu_us=%lld relay_rss_kb=%lld load_cpu_us=%lld\n",
-              calls, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(send_failed),
-              static_cast<unsigned long long>(received), loss, static_cast<unsigned long long>(misrouted),
-              static_cast<unsigned long long>(primes), static_cast<double>(received) / elapsed,
-              static_cast<long long>(percentile(0.50)), static_cast<long long>(percentile(0.99)),
-              static_cast<long long>(max_delay_ns / 1000), elapsed,
-              cpu_start >= 0 && cpu_end >= 0 ? cpu_end - cpu_start : -1LL, rss, self_cpu);
+  const double loss = total > 0
+                          ? 100.0 * static_cast<double>(sent - std::min<uint64_t>(sent, received)) /
+                                static_cast<double>(std::max<uint64_t>(sent, 1))
+                          : 0.0;
+  std::printf(
+      "calls=%d sent=%llu send_failed=%llu received=%llu loss_pct=%.4f misrouted=%llu primes=%llu "
+      "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f relay_cpu_us=%lld "
+      "relay_rss_kb=%lld load_cpu_us=%lld\n",
+      calls, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(send_failed),
+      static_cast<unsigned long long>(received), loss, static_cast<unsigned long long>(misrouted),
+      static_cast<unsigned long long>(primes), static_cast<double>(received) / elapsed,
+      static_cast<long long>(percentile(0.50)), static_cast<long long>(percentile(0.99)),
+      static_cast<long long>(max_delay_ns / 1000), elapsed,
+      cpu_start >= 0 && cpu_end >= 0 ? cpu_end - cpu_start : -1LL, rss, self_cpu);
   return 0;
 }

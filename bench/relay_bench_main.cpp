@@ -5,7 +5,7 @@
 // relay's counters.
 //
 // Usage: relay_bench --remotes FILE --out FILE [--bind 127.0.0.1] [--port-min 20000]
-//                    [--port-max 29999] [--wait-seconds 60]
+//                    [--port-max 29999] [--wait-seconds 60] [--coalesce-us 500]
 #include <signal.h>
 
 #include <chrono>
@@ -22,9 +22,10 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: relay_bench --remotes FILE --out FILE [--bind IP] [--port-min N] [--port-max N] "
-               "[--wait-seconds N]\n");
+  std::fprintf(
+      stderr,
+      "usage: relay_bench --remotes FILE --out FILE [--bind IP] [--port-min N] [--port-max N] "
+      "[--wait-seconds N] [--coalesce-us N]\n");
   return 2;
 }
 
@@ -32,16 +33,25 @@ int usage() {
 
 int main(int argc, char** argv) {
   std::string remotes, out, bind = "127.0.0.1";
-  int port_min = 20000, port_max = 29999, wait_seconds = 60;
+  int port_min = 20000, port_max = 29999, wait_seconds = 60, coalesce_us = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--remotes") remotes = v;
-    else if (k == "--out") out = v;
-    else if (k == "--bind") bind = v;
-    else if (k == "--port-min") port_min = std::atoi(v.c_str());
-    else if (k == "--port-max") port_max = std::atoi(v.c_str());
-    else if (k == "--wait-seconds") wait_seconds = std::atoi(v.c_str());
-    else return usage();
+    if (k == "--remotes")
+      remotes = v;
+    else if (k == "--out")
+      out = v;
+    else if (k == "--bind")
+      bind = v;
+    else if (k == "--port-min")
+      port_min = std::atoi(v.c_str());
+    else if (k == "--port-max")
+      port_max = std::atoi(v.c_str());
+    else if (k == "--wait-seconds")
+      wait_seconds = std::atoi(v.c_str());
+    else if (k == "--coalesce-us")
+      coalesce_us = std::atoi(v.c_str());
+    else
+      return usage();
   }
   if (remotes.empty() || out.empty()) return usage();
 
@@ -56,6 +66,7 @@ int main(int argc, char** argv) {
   options.bind_address = bind;
   options.port_min = static_cast<uint16_t>(port_min);
   options.port_max = static_cast<uint16_t>(port_max);
+  if (coalesce_us >= 0) options.coalesce_us = coalesce_us;
   auto relay = hapbx::media::MediaRelay::start(options, nullptr);
   if (!relay) {
     std::fprintf(stderr, "relay_bench: %s\n", relay.error().message.c_str());
@@ -98,9 +109,11 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   auto c = (*relay)->counters();
-  std::printf("streams_open=%llu rtp_relayed=%llu rtcp_relayed=%llu dropped=%llu send_errors=%llu\n",
-              static_cast<unsigned long long>(c.streams_open), static_cast<unsigned long long>(c.rtp_relayed),
-              static_cast<unsigned long long>(c.rtcp_relayed), static_cast<unsigned long long>(c.dropped),
-              static_cast<unsigned long long>(c.send_errors));
+  std::printf(
+      "streams_open=%llu rtp_relayed=%llu rtcp_relayed=%llu dropped=%llu send_errors=%llu\n",
+      static_cast<unsigned long long>(c.streams_open),
+      static_cast<unsigned long long>(c.rtp_relayed),
+      static_cast<unsigned long long>(c.rtcp_relayed), static_cast<unsigned long long>(c.dropped),
+      static_cast<unsigned long long>(c.send_errors));
   return 0;
 }

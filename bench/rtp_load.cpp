@@ -11,11 +11,14 @@
 //   3. rtp_load sends one priming packet from every endpoint (so latching relays learn the
 //      source), waits --prime-ms, then measures for --seconds and drains for 500 ms.
 // Output (stdout, one line): calls= sent= received= loss_pct= misrouted= pps= p50_us= p99_us=
-// max_us= seconds=.
+// max_us= seconds= relay_cpu_us= relay_rss_kb= (the last two from /proc of --relay-pid: CPU of all
+// its threads over the sending window, RSS at its end).
 //
-// Sending: each endpoint has its own socket (a relay tells calls apart by port), so a send is one
-// sendto per packet, spread evenly over each 20 ms frame. Receiving: epoll, then one recvmmsg of
-// up to 32 datagrams per ready socket.
+// Sending: each endpoint has its own socket (a relay tells calls apart by port), connected to its
+// relay port, so a send is one send() per packet; packets are spread evenly over each 20 ms
+// frame, sent in 0.5 ms ticks. Receiving: after each tick, epoll, then one recvmmsg of up to 32
+// datagrams per ready socket. load_cpu_us= is the generator's own CPU over the window (if it
+// nears seconds*1e6 the generator, not the relay, is the limit).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -32,6 +35,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,27 +68,68 @@ struct Endpoint {
   uint32_t timestamp = 0;
 };
 
+// utime+stime of every thread of `pid` in microseconds (/proc/PID/stat sums the thread group).
+long long cpu_us(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::vector<std::string> fields;
+  std::size_t pos = close + 2;
+  while (pos < stat.size()) {
+    std::size_t end = stat.find(' ', pos);
+    if (end == std::string::npos) end = stat.size();
+    fields.push_back(stat.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (fields.size() < 13) return -1;  // fields[0] is the state (field 3); utime is field 14
+  const long long ticks = std::atoll(fields[11].c_str()) + std::atoll(fields[12].c_str());
+  return ticks * 1'000'000 / sysconf(_SC_CLK_TCK);
+}
+
+// VmRSS of `pid` in kB.
+long long rss_kb(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return -1;
+}
+
 int usage() {
-  std::fprintf(stderr,
-               "usage: rtp_load --calls N --endpoints FILE --targets FILE [--seconds S] [--prime-ms MS] "
-               "[--wait-seconds S]\n");
+  std::fprintf(
+      stderr,
+      "usage: rtp_load --calls N --endpoints FILE --targets FILE [--seconds S] [--prime-ms MS] "
+      "[--wait-seconds S] [--relay-pid PID]\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int calls = 0, seconds = 10, prime_ms = 1000, wait_seconds = 60;
+  int calls = 0, seconds = 10, prime_ms = 1000, wait_seconds = 60, relay_pid = 0;
   std::string endpoints_file, targets_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--calls") calls = std::atoi(v.c_str());
-    else if (k == "--seconds") seconds = std::atoi(v.c_str());
-    else if (k == "--prime-ms") prime_ms = std::atoi(v.c_str());
-    else if (k == "--wait-seconds") wait_seconds = std::atoi(v.c_str());
-    else if (k == "--endpoints") endpoints_file = v;
-    else if (k == "--targets") targets_file = v;
-    else return usage();
+    if (k == "--calls")
+      calls = std::atoi(v.c_str());
+    else if (k == "--seconds")
+      seconds = std::atoi(v.c_str());
+    else if (k == "--prime-ms")
+      prime_ms = std::atoi(v.c_str());
+    else if (k == "--wait-seconds")
+      wait_seconds = std::atoi(v.c_str());
+    else if (k == "--relay-pid")
+      relay_pid = std::atoi(v.c_str());
+    else if (k == "--endpoints")
+      endpoints_file = v;
+    else if (k == "--targets")
+      targets_file = v;
+    else
+      return usage();
   }
   if (calls <= 0 || seconds <= 0 || endpoints_file.empty() || targets_file.empty()) return usage();
 
@@ -141,6 +186,13 @@ int main(int argc, char** argv) {
         t.sin_family = AF_INET;
         t.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         t.sin_port = htons(static_cast<uint16_t>(side == 0 ? pa : pb));
+        // Connected: the kernel keeps the route, and only the relay's port can answer (a
+        // symmetric relay sends to an endpoint from the port the endpoint sends to).
+        Endpoint& x = ep[static_cast<std::size_t>(2 * c + side)];
+        if (connect(x.fd, reinterpret_cast<sockaddr*>(&t), sizeof t) != 0) {
+          std::perror("rtp_load: connect");
+          return 1;
+        }
       }
     }
   }
@@ -160,8 +212,7 @@ int main(int argc, char** argv) {
     put32(packet + 20, static_cast<uint32_t>(e) | (prime ? kPrimeFlag : 0));
     ++x.seq;
     x.timestamp += 160;
-    return sendto(x.fd, packet, kPacket, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&x.target),
-                  sizeof x.target) == static_cast<ssize_t>(kPacket);
+    return send(x.fd, packet, kPacket, MSG_DONTWAIT) == static_cast<ssize_t>(kPacket);
   };
 
   // Receive side state.
@@ -178,12 +229,15 @@ int main(int argc, char** argv) {
   uint64_t received = 0, misrouted = 0, primes = 0;
   int64_t max_delay_ns = 0;
   std::array<epoll_event, 512> events{};
-  auto receive = [&](int timeout_ms) {
-    const int ready = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
+  // One epoll round; returns how many sockets were ready.
+  auto receive_round = [&](int timeout_ms) {
+    const int ready =
+        epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
     const int64_t now = mono_ns();
     for (int r = 0; r < ready; ++r) {
       const int e = static_cast<int>(events[r].data.u32);
-      const int got = recvmmsg(ep[static_cast<std::size_t>(e)].fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+      const int got =
+          recvmmsg(ep[static_cast<std::size_t>(e)].fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
       for (int k = 0; k < got; ++k) {
         const uint8_t* p = bufs[k].data();
         if (msgs[k].msg_len != kPacket) {
@@ -207,34 +261,58 @@ int main(int argc, char** argv) {
         ++received;
       }
     }
+    return ready;
+  };
+  // Reads until no socket is ready (a full round means more may be waiting).
+  auto receive = [&](int timeout_ms) {
+    int ready = receive_round(timeout_ms);
+    while (ready == static_cast<int>(events.size())) ready = receive_round(0);
   };
 
   // Priming: one packet per endpoint, then let the relay settle; nothing of this is counted.
   for (int e = 0; e < n; ++e) send_one(e, true);
   const int64_t prime_end = mono_ns() + int64_t{prime_ms} * 1'000'000;
   while (mono_ns() < prime_end) receive(10);
+  const long long self_cpu_start = cpu_us(getpid());
   std::fill(histogram.begin(), histogram.end(), 0);
   received = misrouted = 0;
   max_delay_ns = 0;
 
   // Measurement: endpoint e sends at start + e * (20 ms / n) + k * 20 ms.
+  const long long cpu_start = cpu_us(relay_pid);
   const int64_t start = mono_ns();
   const int64_t frames = int64_t{seconds} * 50;
   const int64_t total = frames * n;
   int64_t next = 0;  // index of the next packet to send: frame = next / n, endpoint = next % n
   uint64_t sent = 0, send_failed = 0;
+  // Works in ticks of kTickNs: send what is due, then sleep to the next tick and read everything
+  // that arrived. (Polling after every send would cost the generator more than the relay costs.)
+  // Arrival times are therefore read up to one tick late: the delays include that.
+  constexpr int64_t kTickNs = 500'000;
+  int64_t tick = start;
   while (next < total) {
     const int64_t now = mono_ns();
     const int64_t due = ((now - start) * n) / kFrameNs + 1;  // packets due by now
-    for (int burst = 0; next < std::min(due, total) && burst < 4096; ++burst, ++next) {
-      if (send_one(static_cast<int>(next % n), false)) ++sent;
-      else ++send_failed;
+    for (; next < std::min(due, total); ++next) {
+      if (send_one(static_cast<int>(next % n), false))
+        ++sent;
+      else
+        ++send_failed;
     }
-    const int64_t next_due_ns = start + (next * kFrameNs) / n;
-    const int64_t wait_ns = next_due_ns - mono_ns();
-    receive(wait_ns > 1'000'000 ? static_cast<int>(wait_ns / 1'000'000) : 0);
+    tick += kTickNs;
+    if (tick > mono_ns()) {
+      timespec ts{static_cast<time_t>(tick / 1'000'000'000),
+                  static_cast<long>(tick % 1'000'000'000)};
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    } else {
+      tick = mono_ns();  // behind: no catch-up burst of ticks
+    }
+    receive(0);
   }
   const int64_t send_end = mono_ns();
+  const long long cpu_end = cpu_us(relay_pid);
+  const long long rss = rss_kb(relay_pid);
+  const long long self_cpu = cpu_us(getpid()) - self_cpu_start;
   const int64_t drain_end = send_end + 500'000'000;
   while (mono_ns() < drain_end) receive(10);
 
@@ -248,15 +326,19 @@ int main(int argc, char** argv) {
     return int64_t{kHistogramUs};
   };
   const double elapsed = static_cast<double>(send_end - start) / 1e9;
-  const double loss = total > 0 ? 100.0 * static_cast<double>(sent - std::min<uint64_t>(sent, received)) /
-                                      static_cast<double>(std::max<uint64_t>(sent, 1))
-                                : 0.0;
-  std::printf("calls=%d sent=%llu send_failed=%llu received=%llu loss_pct=%.4f misrouted=%llu primes=%llu "
-              "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f\n",
-              calls, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(send_failed),
-              static_cast<unsigned long long>(received), loss, static_cast<unsigned long long>(misrouted),
-              static_cast<unsigned long long>(primes), static_cast<double>(received) / elapsed,
-              static_cast<long long>(percentile(0.50)), static_cast<long long>(percentile(0.99)),
-              static_cast<long long>(max_delay_ns / 1000), elapsed);
+  const double loss = total > 0
+                          ? 100.0 * static_cast<double>(sent - std::min<uint64_t>(sent, received)) /
+                                static_cast<double>(std::max<uint64_t>(sent, 1))
+                          : 0.0;
+  std::printf(
+      "calls=%d sent=%llu send_failed=%llu received=%llu loss_pct=%.4f misrouted=%llu primes=%llu "
+      "pps=%.0f p50_us=%lld p99_us=%lld max_us=%lld seconds=%.2f relay_cpu_us=%lld "
+      "relay_rss_kb=%lld load_cpu_us=%lld\n",
+      calls, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(send_failed),
+      static_cast<unsigned long long>(received), loss, static_cast<unsigned long long>(misrouted),
+      static_cast<unsigned long long>(primes), static_cast<double>(received) / elapsed,
+      static_cast<long long>(percentile(0.50)), static_cast<long long>(percentile(0.99)),
+      static_cast<long long>(max_delay_ns / 1000), elapsed,
+      cpu_start >= 0 && cpu_end >= 0 ? cpu_end - cpu_start : -1LL, rss, self_cpu);
   return 0;
 }

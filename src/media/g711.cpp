@@ -15,8 +15,8 @@ int highest_bit(int v) {
   return bit;
 }
 
-constexpr int kUlawBias = 33;        // in 14-bit units
-constexpr int kUlawMax = 8158;       // largest 14-bit magnitude mu-law represents (8191 - 33)
+constexpr int kUlawBias = 33;   // in 14-bit units
+constexpr int kUlawMax = 8158;  // largest 14-bit magnitude mu-law represents (8191 - 33)
 
 }  // namespace
 
@@ -49,12 +49,12 @@ uint8_t linear_to_alaw(int16_t sample) {
   int sign = 0x80;          // A-law: bit 8 set means positive
   if (value < 0) {
     sign = 0;
-    value = -value - 1;     // one's complement, as the Recommendation's negative range is -4096..-1
+    value = -value - 1;  // one's complement, as the Recommendation's negative range is -4096..-1
   }
   if (value > 4095) value = 4095;
   int code;
   if (value < 32) {
-    code = value >> 1;                       // segment 0: step 2
+    code = value >> 1;  // segment 0: step 2
   } else {
     const int segment = highest_bit(value) - 4;  // 1..7
     code = (segment << 4) | ((value >> segment) & 0x0F);

@@ -33,7 +33,8 @@ int bind_udp(const MediaRelay::Impl& impl, uint16_t port) {
     address.u.v6.sin6_port = htons(port);
     int off = 0;
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-    ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &kTosExpeditedForwarding, sizeof kTosExpeditedForwarding);
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &kTosExpeditedForwarding,
+                 sizeof kTosExpeditedForwarding);
   }
   if (::bind(fd, &address.u.sa, address.len) != 0) {
     int err = errno;
@@ -59,15 +60,17 @@ void MediaRelay::Impl::push(Command&& command) {
 
 MediaRelay::MediaRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<MediaRelay>> MediaRelay::start(RelayOptions options, std::function<void()> wake) {
+Result<std::unique_ptr<MediaRelay>> MediaRelay::start(RelayOptions options,
+                                                      std::function<void()> wake) {
   auto family = address_family(options.bind_address);
   if (!family) {
-    return make_error(fmt::format("RTP bind address '{}' is not an IPv4 or IPv6 address",
-                                  options.bind_address));
+    return make_error(
+        fmt::format("RTP bind address '{}' is not an IPv4 or IPv6 address", options.bind_address));
   }
   if (options.port_min == 0 || options.port_min > options.port_max) {
-    return make_error(fmt::format("RTP port range {}-{} is empty or starts at 0 (rtpstart must be >= 1 and <= rtpend)",
-                                  options.port_min, options.port_max));
+    return make_error(fmt::format(
+        "RTP port range {}-{} is empty or starts at 0 (rtpstart must be >= 1 and <= rtpend)",
+        options.port_min, options.port_max));
   }
   auto impl = std::make_unique<Impl>(options, std::move(wake));
   if (impl->pool.capacity() == 0) {
@@ -144,8 +147,8 @@ Result<StreamInfo> MediaRelay::open_stream() {
         return make_error(fmt::format("cannot bind RTP port {} on {}: {}", refused,
                                       d.options.bind_address, std::strerror(last_error)));
       }
-      return make_error(fmt::format("no free RTP port pair in {}-{}", d.options.port_min,
-                                    d.options.port_max));
+      return make_error(
+          fmt::format("no free RTP port pair in {}-{}", d.options.port_min, d.options.port_max));
     }
   }
   add.kind = Command::Kind::kAdd;
@@ -166,10 +169,11 @@ void MediaRelay::set_remote(StreamId stream, RemoteAddress remote) {
   Command c;
   c.kind = Command::Kind::kSetRemote;
   c.a = stream;
-  if (auto rtp = make_address(remote.address, remote.rtp_port, impl_->family); rtp && remote.rtp_port != 0) {
+  if (auto rtp = make_address(remote.address, remote.rtp_port, impl_->family);
+      rtp && remote.rtp_port != 0) {
     c.rtp_remote = *rtp;
-    uint16_t rtcp_port = remote.rtcp_port != 0 ? remote.rtcp_port
-                                               : static_cast<uint16_t>(remote.rtp_port + 1);
+    uint16_t rtcp_port =
+        remote.rtcp_port != 0 ? remote.rtcp_port : static_cast<uint16_t>(remote.rtp_port + 1);
     c.rtcp_remote = *make_address(remote.address, rtcp_port, impl_->family);
   }
   impl_->push(std::move(c));
@@ -201,7 +205,8 @@ Result<uint64_t> MediaRelay::play(StreamId stream, std::shared_ptr<const Prompt>
                                   int payload_type, bool loop) {
   if (!prompt) return make_error("play: no prompt");
   if (payload_type != 0 && payload_type != 8) {
-    return make_error(fmt::format("play: payload type {} is not PCMU (0) or PCMA (8)", payload_type));
+    return make_error(
+        fmt::format("play: payload type {} is not PCMU (0) or PCMA (8)", payload_type));
   }
   Command c;
   c.kind = Command::Kind::kPlay;
@@ -263,7 +268,8 @@ std::optional<StreamStats> MediaRelay::stats(StreamId stream) const {
   out.dropped = s->dropped.load(relaxed);
   if (int64_t ns = s->last_rtp_in_ns.load(relaxed); ns != 0) {
     out.last_rtp_in = std::chrono::steady_clock::time_point(
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(ns)));
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::nanoseconds(ns)));
   }
   std::lock_guard lock(s->mutex);
   out.remote_address = s->remote_address;

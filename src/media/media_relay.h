@@ -41,10 +41,15 @@ struct RelayOptions {
   uint16_t port_max = 20000;
   // Relay threads. Only 1 is implemented so far; larger values are treated as 1.
   int threads = 1;
+  // Wake-up coalescing: after a round in which only a few sockets were ready, the relay thread
+  // waits until this long after the round began before it polls again, so that one wake-up
+  // serves many packets (at 100 packets/s per call, most wake-ups would otherwise carry one).
+  // Adds at most this much delay; 0 polls again at once.
+  int coalesce_us = 500;
 };
 
 struct RemoteAddress {
-  std::string address;     // IP literal from the SDP c= line
+  std::string address;  // IP literal from the SDP c= line
   uint16_t rtp_port = 0;
   uint16_t rtcp_port = 0;  // 0 = rtp_port + 1
 };
@@ -55,17 +60,17 @@ struct StreamInfo {
 };
 
 struct StreamStats {
-  uint64_t rtp_in = 0;     // valid RTP packets received on this stream's RTP port
-  uint64_t rtp_out = 0;    // RTP packets sent from this stream's RTP port (relayed, echoed, played)
+  uint64_t rtp_in = 0;   // valid RTP packets received on this stream's RTP port
+  uint64_t rtp_out = 0;  // RTP packets sent from this stream's RTP port (relayed, echoed, played)
   uint64_t rtcp_in = 0;
   uint64_t rtcp_out = 0;
-  uint64_t bytes_in = 0;   // RTP + RTCP
+  uint64_t bytes_in = 0;  // RTP + RTCP
   uint64_t bytes_out = 0;
   // Received but not sent on: malformed, from a stranger after latching, no peer (unbridged,
   // no remote yet, the peer is playing a prompt), or the send buffer was full.
   uint64_t dropped = 0;
   std::optional<std::chrono::steady_clock::time_point> last_rtp_in;
-  std::string remote_address;   // where RTP goes now (the latched source once latched)
+  std::string remote_address;  // where RTP goes now (the latched source once latched)
   uint16_t remote_rtp_port = 0;
   bool latched = false;
 };
@@ -78,8 +83,8 @@ struct PlaybackDone {
 
 struct RelayCounters {
   uint64_t streams_open = 0;
-  uint64_t ports_free = 0;       // RTP/RTCP pairs left in the pool
-  uint64_t rtp_relayed = 0;      // RTP packets sent on by bridge or echo
+  uint64_t ports_free = 0;   // RTP/RTCP pairs left in the pool
+  uint64_t rtp_relayed = 0;  // RTP packets sent on by bridge or echo
   uint64_t rtcp_relayed = 0;
   uint64_t dropped = 0;          // sum of the streams' drops (closed streams included)
   uint64_t played = 0;           // prompt packets sent
@@ -92,7 +97,8 @@ class MediaRelay {
  public:
   // Starts the relay thread. `wake` is called from the relay thread when take_events() has
   // something (the daemon posts to its loop). Errors name the address or the range.
-  static Result<std::unique_ptr<MediaRelay>> start(RelayOptions options, std::function<void()> wake);
+  static Result<std::unique_ptr<MediaRelay>> start(RelayOptions options,
+                                                   std::function<void()> wake);
   ~MediaRelay();  // stops the thread, closes every socket (ports free for the OS at once)
 
   MediaRelay(const MediaRelay&) = delete;

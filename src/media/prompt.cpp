@@ -20,9 +20,9 @@ Prompt::Prompt(std::vector<int16_t> samples) : samples_(std::move(samples)) {
 namespace {
 
 struct Cadence {
-  double frequency_hz;    // 0 = silence
-  int on_ms;              // tone part of one cycle
-  int off_ms;             // silent part of one cycle
+  double frequency_hz;  // 0 = silence
+  int on_ms;            // tone part of one cycle
+  int off_ms;           // silent part of one cycle
 };
 
 // About -10 dBm0: loud enough to hear, far from clipping either law.

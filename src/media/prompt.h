@@ -11,8 +11,8 @@
 
 namespace hapbx::media {
 
-inline constexpr int kSampleRate = 8000;          // 8 kHz, the G.711 rate
-inline constexpr int kSamplesPerPacket = 160;     // 20 ms at 8 kHz
+inline constexpr int kSampleRate = 8000;       // 8 kHz, the G.711 rate
+inline constexpr int kSamplesPerPacket = 160;  // 20 ms at 8 kHz
 
 class Prompt {
  public:

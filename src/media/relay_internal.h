@@ -104,7 +104,9 @@ struct MediaRelay::Impl {
   std::thread thread;
 
   Impl(RelayOptions opts, std::function<void()> wake_fn)
-      : options(std::move(opts)), wake(std::move(wake_fn)), pool(options.port_min, options.port_max) {}
+      : options(std::move(opts)),
+        wake(std::move(wake_fn)),
+        pool(options.port_min, options.port_max) {}
 
   void push(Command&& command);
   void release_port(uint16_t port) {

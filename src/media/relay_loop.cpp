@@ -5,8 +5,10 @@
 // allocation, no lock. Prompt packets are paced by the epoll timeout (20 ms frames).
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -22,12 +24,13 @@ namespace {
 constexpr int kBatch = 32;
 constexpr std::size_t kBufferSize = 2048;  // above any MTU; longer datagrams are truncated, dropped
 constexpr int kMaxEvents = 256;
-constexpr int kMaxBatchesPerWake = 4;      // per socket, so one flood cannot starve the others
+constexpr int kBusyRound = 64;         // ready sockets in a round that make waiting pointless
+constexpr int kMaxBatchesPerWake = 4;  // per socket, so one flood cannot starve the others
 constexpr uint32_t kNoSlot = UINT32_MAX;
 constexpr uint64_t kEventFdTag = UINT64_MAX;
-constexpr int64_t kFrameNs = 20'000'000;   // 20 ms
+constexpr int64_t kFrameNs = 20'000'000;  // 20 ms
 constexpr std::size_t kRtpHeader = 12;
-constexpr std::size_t kRtcpMinimum = 8;    // header + sender SSRC
+constexpr std::size_t kRtcpMinimum = 8;  // header + sender SSRC
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -35,8 +38,12 @@ int64_t now_ns() {
       .count();
 }
 
-bool valid_rtp(const uint8_t* p, std::size_t len) { return len >= kRtpHeader && (p[0] & 0xC0) == 0x80; }
-bool valid_rtcp(const uint8_t* p, std::size_t len) { return len >= kRtcpMinimum && (p[0] & 0xC0) == 0x80; }
+bool valid_rtp(const uint8_t* p, std::size_t len) {
+  return len >= kRtpHeader && (p[0] & 0xC0) == 0x80;
+}
+bool valid_rtcp(const uint8_t* p, std::size_t len) {
+  return len >= kRtcpMinimum && (p[0] & 0xC0) == 0x80;
+}
 
 void put16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
@@ -61,7 +68,7 @@ struct Playback {
   uint16_t seq = 0;
   uint32_t timestamp = 0;
   uint32_t ssrc = 0;
-  int64_t next_ns = 0;       // when the next frame is due
+  int64_t next_ns = 0;  // when the next frame is due
 };
 
 enum class Mode { kIdle, kBridge, kEcho };
@@ -72,7 +79,7 @@ struct RelayStream {
   int rtp_fd = -1;
   int rtcp_fd = -1;
   std::shared_ptr<StreamShared> shared;
-  SocketAddress rtp_target;   // where this stream's RTP goes: the SDP address, then the latch
+  SocketAddress rtp_target;  // where this stream's RTP goes: the SDP address, then the latch
   SocketAddress rtcp_target;
   bool rtp_latched = false;
   bool rtcp_latched = false;
@@ -380,7 +387,8 @@ struct RelayLoop::Impl2 {
       StreamShared& ds = *dest->shared;
       bump(rtcp ? ds.rtcp_out : ds.rtp_out, static_cast<uint64_t>(sent));
       bump(ds.bytes_out, bytes_out);
-      bump(rtcp ? impl.counters.rtcp_relayed : impl.counters.rtp_relayed, static_cast<uint64_t>(sent));
+      bump(rtcp ? impl.counters.rtcp_relayed : impl.counters.rtp_relayed,
+           static_cast<uint64_t>(sent));
     }
     if (dropped) {
       bump(st.dropped, dropped);
@@ -415,7 +423,8 @@ struct RelayLoop::Impl2 {
     ++p.seq;
     p.timestamp += kSamplesPerPacket;
     if (!s.rtp_target.empty()) {
-      ssize_t r = ::sendto(s.rtp_fd, f, frame.size(), MSG_DONTWAIT, &s.rtp_target.u.sa, s.rtp_target.len);
+      ssize_t r =
+          ::sendto(s.rtp_fd, f, frame.size(), MSG_DONTWAIT, &s.rtp_target.u.sa, s.rtp_target.len);
       if (r > 0) {
         bump(s.shared->rtp_out, 1);
         bump(s.shared->bytes_out, static_cast<uint64_t>(r));
@@ -481,8 +490,10 @@ Status RelayLoop::init() {
 
 void RelayLoop::run() {
   Impl2& d = *d_;
+  const int64_t coalesce_ns = int64_t{std::max(0, d.impl.options.coalesce_us)} * 1000;
   while (!d.impl.stopping.load(std::memory_order_relaxed)) {
     const int n = ::epoll_wait(d.epoll_fd, d.events.data(), kMaxEvents, d.timeout_ms());
+    const int64_t round_start = coalesce_ns > 0 ? now_ns() : 0;
     bool commands = false;
     for (int k = 0; k < n; ++k) {
       const uint64_t tag = d.events[k].data.u64;
@@ -498,6 +509,14 @@ void RelayLoop::run() {
     if (d.events_added) {
       d.events_added = false;
       if (d.impl.wake) d.impl.wake();
+    }
+    // A quiet round: let packets gather (see RelayOptions::coalesce_us). Not after a command,
+    // so control calls take effect promptly.
+    if (coalesce_ns > 0 && n > 0 && n < kBusyRound && !commands) {
+      const int64_t until = round_start + coalesce_ns;
+      timespec ts{static_cast<time_t>(until / 1'000'000'000),
+                  static_cast<long>(until % 1'000'000'000)};
+      ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
     }
   }
 }

@@ -20,7 +20,8 @@ std::string SocketAddress::host() const {
   } else if (family() == AF_INET6) {
     // A v4-mapped address is shown as the IPv4 address the SDP named.
     if (IN6_IS_ADDR_V4MAPPED(&u.v6.sin6_addr)) {
-      ::inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&u.v6.sin6_addr) + 12, text, sizeof text);
+      ::inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&u.v6.sin6_addr) + 12, text,
+                  sizeof text);
     } else {
       ::inet_ntop(AF_INET6, &u.v6.sin6_addr, text, sizeof text);
     }

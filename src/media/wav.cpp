@@ -36,14 +36,22 @@ std::string printable_id(const uint8_t* p) {
 
 std::string format_name(uint16_t tag) {
   switch (tag) {
-    case kFormatPcm: return "PCM";
-    case 3: return "IEEE float";
-    case kFormatAlaw: return "A-law";
-    case kFormatUlaw: return "mu-law";
-    case 0x11: return "IMA ADPCM";
-    case 0x31: return "GSM 6.10";
-    case 0x55: return "MP3";
-    default: return fmt::format("format 0x{:04x}", tag);
+    case kFormatPcm:
+      return "PCM";
+    case 3:
+      return "IEEE float";
+    case kFormatAlaw:
+      return "A-law";
+    case kFormatUlaw:
+      return "mu-law";
+    case 0x11:
+      return "IMA ADPCM";
+    case 0x31:
+      return "GSM 6.10";
+    case 0x55:
+      return "MP3";
+    default:
+      return fmt::format("format 0x{:04x}", tag);
   }
 }
 
@@ -79,7 +87,8 @@ Result<std::shared_ptr<const Prompt>> parse_wav(std::span<const uint8_t> bytes,
     const std::size_t left = bytes.size() - pos;
     if (id == "fmt ") {
       if (size < 16) return fail(fmt::format("fmt chunk of {} bytes (needs 16)", size));
-      if (size > left) return fail(fmt::format("truncated fmt chunk ({} bytes claimed, {} present)", size, left));
+      if (size > left)
+        return fail(fmt::format("truncated fmt chunk ({} bytes claimed, {} present)", size, left));
       const uint8_t* f = bytes.data() + pos;
       format.tag = le16(f);
       format.channels = le16(f + 2);
@@ -88,7 +97,8 @@ Result<std::shared_ptr<const Prompt>> parse_wav(std::span<const uint8_t> bytes,
       if (format.tag == kFormatExtensible) {
         // cbSize(2) validBits(2) channelMask(4) then the sub-format GUID, whose first two bytes
         // are the plain format tag.
-        if (size < 40) return fail(fmt::format("extensible fmt chunk of {} bytes (needs 40)", size));
+        if (size < 40)
+          return fail(fmt::format("extensible fmt chunk of {} bytes (needs 40)", size));
         format.tag = le16(f + 24);
       }
       have_format = true;
@@ -105,8 +115,9 @@ Result<std::shared_ptr<const Prompt>> parse_wav(std::span<const uint8_t> bytes,
         return fail(fmt::format("{} channels; prompts must be mono", format.channels));
       }
       if (format.rate != static_cast<uint32_t>(kSampleRate)) {
-        return fail(fmt::format("{} Hz; prompts must be 8000 Hz (convert with: sox in.wav -r 8000 -c 1 out.wav)",
-                                format.rate));
+        return fail(fmt::format(
+            "{} Hz; prompts must be 8000 Hz (convert with: sox in.wav -r 8000 -c 1 out.wav)",
+            format.rate));
       }
       const uint16_t want_bits = format.tag == kFormatPcm ? 16 : 8;
       if (format.bits != want_bits) {

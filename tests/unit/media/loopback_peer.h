@@ -49,14 +49,16 @@ class LoopbackPeer {
     ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   }
 
-  std::optional<Datagram> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) const {
+  std::optional<Datagram> receive(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) const {
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
     Datagram d;
     d.bytes.resize(4096);
     sockaddr_in from{};
     socklen_t len = sizeof from;
-    ssize_t n = ::recvfrom(fd_, d.bytes.data(), d.bytes.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    ssize_t n = ::recvfrom(fd_, d.bytes.data(), d.bytes.size(), 0,
+                           reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) return std::nullopt;
     d.bytes.resize(static_cast<std::size_t>(n));
     d.from_port = ntohs(from.sin_port);
@@ -73,7 +75,8 @@ class LoopbackPeer {
 };
 
 // An RTP packet: V=2, payload type, sequence number, and a payload marking it.
-inline std::vector<uint8_t> rtp_packet(uint16_t seq, uint8_t marker_byte = 0x42, std::size_t payload = 160) {
+inline std::vector<uint8_t> rtp_packet(uint16_t seq, uint8_t marker_byte = 0x42,
+                                       std::size_t payload = 160) {
   std::vector<uint8_t> p(12 + payload, marker_byte);
   p[0] = 0x80;
   p[1] = 0;
@@ -84,7 +87,9 @@ inline std::vector<uint8_t> rtp_packet(uint16_t seq, uint8_t marker_byte = 0x42,
 }
 
 // An RTCP receiver report with no report blocks.
-inline std::vector<uint8_t> rtcp_packet() { return {0x80, 201, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef}; }
+inline std::vector<uint8_t> rtcp_packet() {
+  return {0x80, 201, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef};
+}
 
 // Waits until `done` holds, up to `limit`.
 inline bool wait_until(const std::function<bool()>& done,

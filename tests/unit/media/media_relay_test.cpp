@@ -101,6 +101,8 @@ TEST_F(RelayTest, BridgesRtpBothWaysUntouched) {
   EXPECT_EQ(got_back->bytes, back);
   EXPECT_EQ(got_back->from_port, sa.rtp_port);
 
+  // Counters are bumped just after the send, so the packet can arrive first.
+  ASSERT_TRUE(wait_until([&] { return relay_->counters().rtp_relayed == 2; }));
   StreamStats st = stats(sa.id);
   EXPECT_EQ(st.rtp_in, 1u);
   EXPECT_EQ(st.rtp_out, 1u);
@@ -110,7 +112,6 @@ TEST_F(RelayTest, BridgesRtpBothWaysUntouched) {
   EXPECT_TRUE(st.latched);
   EXPECT_EQ(st.remote_address, "127.0.0.1");
   EXPECT_EQ(st.remote_rtp_port, a.port());
-  EXPECT_EQ(relay_->counters().rtp_relayed, 2u);
 }
 
 TEST_F(RelayTest, BridgesRtcpOnThePortAbove) {
@@ -128,9 +129,9 @@ TEST_F(RelayTest, BridgesRtcpOnThePortAbove) {
   EXPECT_EQ(got->from_port, sb.rtp_port + 1);
   b_rtcp.send_to(static_cast<uint16_t>(sb.rtp_port + 1), rtcp_packet());
   ASSERT_TRUE(a_rtcp.receive());
+  ASSERT_TRUE(wait_until([&] { return relay_->counters().rtcp_relayed == 2; }));
   EXPECT_EQ(stats(sa.id).rtcp_in, 1u);
   EXPECT_EQ(stats(sa.id).rtcp_out, 1u);
-  EXPECT_EQ(relay_->counters().rtcp_relayed, 2u);
   EXPECT_TRUE(b.silent_for(0ms));  // RTCP never lands on the RTP port
 }
 
@@ -209,7 +210,7 @@ TEST_F(RelayTest, EchoSendsBackToTheSender) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->bytes, p);
   EXPECT_EQ(got->from_port, sa.rtp_port);
-  EXPECT_EQ(stats(sa.id).rtp_out, 1u);
+  EXPECT_TRUE(wait_stat(sa.id, &StreamStats::rtp_out, 1));
 }
 
 TEST_F(RelayTest, UnbridgedPacketsAreCountedAndDropped) {
@@ -252,13 +253,15 @@ TEST_F(RelayTest, PlaysAPromptAsPacedG711Packets) {
     const auto& p = got[i].bytes;
     ASSERT_EQ(p.size(), 12u + 160u);
     EXPECT_EQ(p[0], 0x80);
-    EXPECT_EQ(p[1] & 0x7F, 0);                          // PCMU
-    EXPECT_EQ((p[1] & 0x80) != 0, i == 0);              // marker on the first only
+    EXPECT_EQ(p[1] & 0x7F, 0);              // PCMU
+    EXPECT_EQ((p[1] & 0x80) != 0, i == 0);  // marker on the first only
     const uint16_t seq = static_cast<uint16_t>((p[2] << 8) | p[3]);
     const uint16_t seq0 = static_cast<uint16_t>((first[2] << 8) | first[3]);
     EXPECT_EQ(seq, static_cast<uint16_t>(seq0 + i));
-    const uint32_t ts = (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | p[7];
-    const uint32_t ts0 = (uint32_t{first[4]} << 24) | (uint32_t{first[5]} << 16) | (uint32_t{first[6]} << 8) | first[7];
+    const uint32_t ts =
+        (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | p[7];
+    const uint32_t ts0 = (uint32_t{first[4]} << 24) | (uint32_t{first[5]} << 16) |
+                         (uint32_t{first[6]} << 8) | first[7];
     EXPECT_EQ(ts, ts0 + 160 * i);
     EXPECT_TRUE(std::equal(p.begin() + 8, p.begin() + 12, first.begin() + 8));  // one SSRC
     EXPECT_EQ(got[i].from_port, sa.rtp_port);
@@ -361,15 +364,15 @@ TEST_F(RelayTest, HostileDatagramsAreCountedAndDropped) {
   relay_->bridge(sa.id, sb.id);
   settle();
   std::vector<std::vector<uint8_t>> junk = {
-      {},                                  // empty datagram
-      {0x80, 0, 0, 1, 0, 0},               // shorter than an RTP header
-      std::vector<uint8_t>(12, 0x00),      // version 0
-      std::vector<uint8_t>(172, 0xC0),     // version 3
-      std::vector<uint8_t>(3000, 0x80),    // longer than any MTU: truncated
+      {},                                // empty datagram
+      {0x80, 0, 0, 1, 0, 0},             // shorter than an RTP header
+      std::vector<uint8_t>(12, 0x00),    // version 0
+      std::vector<uint8_t>(172, 0xC0),   // version 3
+      std::vector<uint8_t>(3000, 0x80),  // longer than any MTU: truncated
   };
   for (const auto& j : junk) a.send_to(sa.rtp_port, j);
   a.send_to(static_cast<uint16_t>(sa.rtp_port + 1), {0x40, 201, 0, 1, 0, 0, 0, 0});  // RTCP v1
-  a.send_to(static_cast<uint16_t>(sa.rtp_port + 1), {0x80, 201});                    // RTCP too short
+  a.send_to(static_cast<uint16_t>(sa.rtp_port + 1), {0x80, 201});  // RTCP too short
   ASSERT_TRUE(wait_stat(sa.id, &StreamStats::dropped, junk.size() + 2));
   EXPECT_TRUE(b.silent_for(0ms));
   EXPECT_FALSE(stats(sa.id).latched);  // junk never latches
@@ -408,7 +411,8 @@ TEST(Relay, ExhaustionNamesTheRangeAndFreedPairsComeBack) {
   while (true) {
     auto s = (*relay)->open_stream();
     if (!s) {
-      EXPECT_EQ(s.error().message, "no free RTP port pair in " + std::to_string(lo) + "-" + std::to_string(hi));
+      EXPECT_EQ(s.error().message,
+                "no free RTP port pair in " + std::to_string(lo) + "-" + std::to_string(hi));
       break;
     }
     open.push_back(*s);
@@ -469,14 +473,16 @@ TEST(Relay, StartErrorsNameTheProblem) {
   o.port_max = 10002;
   r = MediaRelay::start(o, nullptr);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("no even/odd port pair"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("no even/odd port pair"), std::string::npos)
+      << r.error().message;
 
   o.port_min = 10000;
   o.port_max = 20000;
   o.bind_address = "192.0.2.1";  // TEST-NET-1: not an address of this machine
   r = MediaRelay::start(o, nullptr);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("cannot bind RTP sockets on 192.0.2.1"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("cannot bind RTP sockets on 192.0.2.1"), std::string::npos)
+      << r.error().message;
 }
 
 }  // namespace

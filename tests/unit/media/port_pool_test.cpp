@@ -9,7 +9,7 @@ namespace hapbx::media {
 namespace {
 
 TEST(PortPool, HandsOutEvenPortsWhoseRtcpNeighbourIsInRange) {
-  PortPool pool(10001, 10010);  // odd start rounds up; 10010 cannot hold a pair (10011 is out)
+  PortPool pool(10001, 10010);     // odd start rounds up; 10010 cannot hold a pair (10011 is out)
   EXPECT_EQ(pool.capacity(), 4u);  // 10002 10004 10006 10008
   std::set<uint16_t> seen;
   while (auto port = pool.acquire()) {

@@ -13,7 +13,8 @@ using std::chrono::milliseconds;
 // Peak absolute sample in [from_ms, to_ms).
 int peak(const Prompt& p, int from_ms, int to_ms) {
   int best = 0;
-  for (std::size_t i = static_cast<std::size_t>(from_ms) * 8; i < static_cast<std::size_t>(to_ms) * 8 && i < p.size(); ++i) {
+  for (std::size_t i = static_cast<std::size_t>(from_ms) * 8;
+       i < static_cast<std::size_t>(to_ms) * 8 && i < p.size(); ++i) {
     best = std::max(best, std::abs(int{p.samples()[i]}));
   }
   return best;

@@ -25,7 +25,8 @@ class WavBuilder {
   // A chunk whose size field says `claimed` (default: its real size).
   WavBuilder& chunk(const std::string& id, const std::vector<uint8_t>& data, int64_t claimed = -1) {
     bytes_.insert(bytes_.end(), id.begin(), id.end());
-    put32(bytes_, claimed >= 0 ? static_cast<uint32_t>(claimed) : static_cast<uint32_t>(data.size()));
+    put32(bytes_,
+          claimed >= 0 ? static_cast<uint32_t>(claimed) : static_cast<uint32_t>(data.size()));
     bytes_.insert(bytes_.end(), data.begin(), data.end());
     if (data.size() % 2 && claimed < 0) bytes_.push_back(0);  // RIFF pad byte
     return *this;

@@ -78,10 +78,15 @@ TEST(Wav, RefusesWrongRateNamingFileAndRate) {
 }
 
 TEST(Wav, RefusesStereoEightBitPcmAndOtherCodecs) {
-  EXPECT_NE(error_of(WavBuilder().fmt(1, 2, 8000, 16).pcm16({1, 2}).bytes()).find("2 channels"), std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().fmt(1, 1, 8000, 8).chunk("data", {1}).bytes()).find("8-bit PCM"), std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().fmt(0x31, 1, 8000, 0).chunk("data", {1}).bytes()).find("GSM"), std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().fmt(3, 1, 8000, 32).chunk("data", {1, 2, 3, 4}).bytes()).find("float"), std::string::npos);
+  EXPECT_NE(error_of(WavBuilder().fmt(1, 2, 8000, 16).pcm16({1, 2}).bytes()).find("2 channels"),
+            std::string::npos);
+  EXPECT_NE(error_of(WavBuilder().fmt(1, 1, 8000, 8).chunk("data", {1}).bytes()).find("8-bit PCM"),
+            std::string::npos);
+  EXPECT_NE(error_of(WavBuilder().fmt(0x31, 1, 8000, 0).chunk("data", {1}).bytes()).find("GSM"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(WavBuilder().fmt(3, 1, 8000, 32).chunk("data", {1, 2, 3, 4}).bytes()).find("float"),
+      std::string::npos);
 }
 
 TEST(Wav, RefusesTruncatedFiles) {
@@ -92,32 +97,43 @@ TEST(Wav, RefusesTruncatedFiles) {
     EXPECT_NE(e, "(loaded)") << cut;
     EXPECT_NE(e.find("hello.wav"), std::string::npos) << e;
   }
-  EXPECT_NE(error_of(std::vector<uint8_t>(good.begin(), good.end() - 1)).find("truncated data"), std::string::npos);
+  EXPECT_NE(error_of(std::vector<uint8_t>(good.begin(), good.end() - 1)).find("truncated data"),
+            std::string::npos);
 }
 
 TEST(Wav, HugeChunkSizesAreErrorsNotCrashes) {
-  EXPECT_NE(error_of(WavBuilder().fmt(1, 1, 8000, 16).chunk("data", {1, 2}, 0xFFFFFFFF).bytes()).find("4294967295 bytes claimed"),
+  EXPECT_NE(error_of(WavBuilder().fmt(1, 1, 8000, 16).chunk("data", {1, 2}, 0xFFFFFFFF).bytes())
+                .find("4294967295 bytes claimed"),
             std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().chunk("LIST", {1, 2}, 0xFFFFFFF0).fmt(1, 1, 8000, 16).pcm16({1}).bytes()).find("no fmt"),
+  EXPECT_NE(
+      error_of(
+          WavBuilder().chunk("LIST", {1, 2}, 0xFFFFFFF0).fmt(1, 1, 8000, 16).pcm16({1}).bytes())
+          .find("no fmt"),
+      std::string::npos);
+  EXPECT_NE(error_of(WavBuilder().chunk("fmt ", {1, 0}, 0xFFFFFFFF).bytes()).find("truncated fmt"),
             std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().chunk("fmt ", {1, 0}, 0xFFFFFFFF).bytes()).find("truncated fmt"), std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().chunk("fmt ", {1, 0}).bytes()).find("fmt chunk of 2 bytes"), std::string::npos);
+  EXPECT_NE(error_of(WavBuilder().chunk("fmt ", {1, 0}).bytes()).find("fmt chunk of 2 bytes"),
+            std::string::npos);
 }
 
 TEST(Wav, RefusesNonWavAndMissingChunks) {
-  EXPECT_NE(error_of({'O', 'g', 'g', 'S', 0, 0, 0, 0, 0, 0, 0, 0}).find("not a WAV"), std::string::npos);
-  EXPECT_NE(error_of(WavBuilder().fmt(1, 1, 8000, 16).bytes()).find("no data chunk"), std::string::npos);
+  EXPECT_NE(error_of({'O', 'g', 'g', 'S', 0, 0, 0, 0, 0, 0, 0, 0}).find("not a WAV"),
+            std::string::npos);
+  EXPECT_NE(error_of(WavBuilder().fmt(1, 1, 8000, 16).bytes()).find("no data chunk"),
+            std::string::npos);
   EXPECT_NE(error_of(WavBuilder().pcm16({1}).bytes()).find("before the fmt"), std::string::npos);
 }
 
 TEST(Wav, LoadWavReadsFilesAndNamesMissingOnes) {
   hapbx::testing::TempDir dir("wav");
   ASSERT_FALSE(dir.path().empty());
-  auto bytes = WavBuilder().fmt(7, 1, 8000, 8).chunk("data", std::vector<uint8_t>(800, 0xFF)).bytes();
+  auto bytes =
+      WavBuilder().fmt(7, 1, 8000, 8).chunk("data", std::vector<uint8_t>(800, 0xFF)).bytes();
   const auto path = dir.path() / "prompt.wav";
   {
     std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
   }
   auto r = load_wav(path);
   ASSERT_TRUE(r) << r.error().message;

@@ -353,7 +353,12 @@ void CallEngine::erase_call(CallId id) {
   Call& call = *it->second;
   by_invite_.erase(call.invite_transaction);
   by_dialog_.erase(call.in.dialog.key());
-  for (auto& leg : call.out) by_dialog_.erase(leg->dialog.key());
+  for (auto& leg : call.out) {
+    by_dialog_.erase(leg->dialog.key());
+    if (leg->invite_transaction != 0 && leg->final_status == 0 && !leg->answered) {
+      orphans_[leg->invite_transaction] = std::move(leg);
+    }
+  }
   // Client transactions of this call (BYE, CANCEL) may still answer: their entries stay valid
   // to look up but find no call; drop them now so the table cannot grow.
   for (auto c = by_client_.begin(); c != by_client_.end();) {

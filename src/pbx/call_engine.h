@@ -185,6 +185,8 @@ class CallEngine {
   void end_dial(Call& call, DialStatus status, core::TimePoint now, WallClock::time_point wall);
   void close_leg_media(Leg& leg);
   void send_bye(Call& call, Leg& leg);
+  // A response to the INVITE of an outbound leg whose call is gone (see orphans_).
+  void on_orphan_response(sip::TransactionId transaction, const sip::Message& response);
 
   // call_engine_dialog.cpp: requests inside the dialogs
   void on_in_dialog_request(sip::TransactionId transaction, sip::Message&& request,
@@ -226,6 +228,11 @@ class CallEngine {
   std::unordered_map<sip::TransactionId, std::unique_ptr<RelayedRequest>> relayed_;
   std::unordered_map<std::string, DialogRef> by_dialog_;            // Dialog::key()
   std::unordered_map<MediaStreamId, DialogRef> by_stream_;
+  // Outbound legs of ended calls whose INVITE has no final response yet, by its client
+  // transaction: the CANCEL held for a provisional (9.1) still goes out, and a 2xx crossing
+  // the CANCEL is ACKed and hung up. Dropped at the final response or the transaction's
+  // failure (Timer B, or 64*T1 after the CANCEL), so the table stays bounded.
+  std::unordered_map<sip::TransactionId, std::unique_ptr<Leg>> orphans_;
   std::set<Deadline> deadlines_;
 };
 

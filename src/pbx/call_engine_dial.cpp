@@ -213,6 +213,10 @@ std::optional<DialStatus> CallEngine::start_leg(Call& call, std::string_view tar
 
 bool CallEngine::on_response(sip::TransactionId transaction, sip::Message&& response,
                              core::TimePoint now, WallClock::time_point wall) {
+  if (orphans_.count(transaction)) {
+    on_orphan_response(transaction, response);
+    return true;
+  }
   auto it = by_client_.find(transaction);
   if (it == by_client_.end()) return false;
   const ClientEntry entry = it->second;
@@ -391,6 +395,7 @@ void CallEngine::on_leg_failed(Call& call, Leg& leg, int status, core::TimePoint
 
 bool CallEngine::on_client_failure(sip::TransactionId transaction, core::TimePoint now,
                                    WallClock::time_point wall) {
+  if (orphans_.erase(transaction) != 0) return true;
   auto it = by_client_.find(transaction);
   if (it == by_client_.end()) return false;
   const ClientEntry entry = it->second;
@@ -426,6 +431,29 @@ void CallEngine::on_stray_2xx(const sip::Message& response, core::TimePoint now)
   if (call == nullptr) return;
   Leg* leg = call->leg(it->second.leg);
   if (leg != nullptr && !leg->ack_bytes.empty()) env_.send_stateless(leg->dialog.peer, leg->ack_bytes);
+}
+
+void CallEngine::on_orphan_response(sip::TransactionId transaction,
+                                    const sip::Message& response) {
+  auto it = orphans_.find(transaction);
+  Leg& leg = *it->second;
+  const int status = response.status_code();
+  const std::string& ua = config_->general.user_agent;
+  if (status < 200) {
+    if (!leg.cancelled) {  // the CANCEL the hangup held back for this provisional (9.1)
+      leg.cancelled = true;
+      (void)env_.send_request(build_cancel(leg.invite, leg.dialog, ua), leg.dialog.peer);
+    }
+    return;
+  }
+  if (status < 300) {  // answered after the call ended: ACK it, then hang it up
+    spdlog::info("{} answered after its call ended; hanging it up", leg.channel);
+    update_uac_dialog(leg.dialog, response);
+    env_.send_stateless(leg.dialog.peer, build_ack_for_2xx(leg.dialog, leg.invite.cseq, ua));
+    (void)env_.send_request(build_in_dialog_request(leg.dialog, "BYE", {}, ua).bytes,
+                            leg.dialog.peer);
+  }
+  orphans_.erase(it);
 }
 
 void CallEngine::cancel_leg(Call& call, Leg& leg) {

@@ -486,6 +486,17 @@ TEST_F(CallEngineTest, CancelBeforeAnyProvisionalWaitsForIt) {
     respond(callee, 487);
   }
   EXPECT_TRUE(env_.open.empty());
+
+  // A callee that never answers: the INVITE transaction's failure (Timer B) drops the held
+  // CANCEL; nothing goes out after that.
+  CallerSide c = caller();
+  send_invite(c);
+  CalleeSide silent = callee_for(kPhone202, invites_to(kPhone202).size() - 1);
+  cancel_from_caller(c);
+  const size_t requests_before = env_.requests.size();
+  EXPECT_TRUE(engine_->on_client_failure(silent.invite->transaction, now(), wall()));
+  EXPECT_FALSE(respond(silent, 100));
+  EXPECT_EQ(env_.requests.size(), requests_before);
 }
 
 // ---- re-INVITE ----

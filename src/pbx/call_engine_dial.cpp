@@ -484,7 +484,10 @@ void CallEngine::end_dial(Call& call, DialStatus status, core::TimePoint now,
   call.dial_status = status;
   call.run->set_variable("DIALSTATUS", std::string(to_string(status)));
   spdlog::info("{}: Dial ended: {}", call.in.channel, to_string(status));
-  resume(call, now, wall);
+  // A Dial that failed at once (from start_dial, the call not waiting yet) goes on in the loop
+  // of run_dialplan that executes it: resuming here would free the call under execute() when
+  // the dialplan hangs up, and nest one run_dialplan per Dial of a retry loop.
+  if (call.wait == AppWait::Dial) resume(call, now, wall);
 }
 
 void CallEngine::close_leg_media(Leg& leg) {

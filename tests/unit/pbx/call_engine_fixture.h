@@ -275,6 +275,8 @@ same => n,Hangup()
 exten => 630,1,Hangup(17)
 exten => 640,1,Frobnicate(now)
 exten => 650,1,Wait(100)
+exten => 660,1,Dial(SIP/204)
+same => n,Goto(1)
 
 exten => h,1,NoOp(ended with ${DIALSTATUS})
 )";

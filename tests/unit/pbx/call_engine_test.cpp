@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "call_engine_fixture.h"
 
 namespace hapbx::pbx::testing {
@@ -413,6 +415,21 @@ TEST_F(CallEngineTest, ParallelDialFirstAnswerWinsAndTheOtherIsCancelled) {
   EXPECT_TRUE(env_.open.empty());
 }
 
+TEST_F(CallEngineTest, DialplanRetryingAnUnavailableTargetIsBounded) {
+  // Dial(SIP/204) fails at once and Goto(1) dials again: the engine's step bound ends the call
+  // (it must neither recurse once per Dial nor touch the call after the dialplan freed it).
+  const auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::off);
+  CallerSide c = caller("660");
+  send_invite(c);
+  spdlog::set_level(level);
+  EXPECT_EQ(engine_->active_calls(), 0u);
+  EXPECT_EQ(env_.statuses_to(c.invite_transaction).size(), 1u);
+  EXPECT_TRUE(env_.requests.empty());
+  ASSERT_EQ(env_.cdrs.size(), 1u);
+  EXPECT_TRUE(env_.open.empty());
+}
+
 // ---- CANCEL ----
 
 TEST_F(CallEngineTest, CancelFromCallerWhileRinging) {
@@ -555,14 +572,18 @@ TEST_F(CallEngineTest, HoldFromCallerIsRelayedWithTheRelayAddress) {
 
 TEST_F(CallEngineTest, ReinviteGlareGets491) {
   auto [c, callee] = establish();
-  send_from_caller(c, c.in_dialog("INVITE",
-                                  phone_sdp(kPhone201.address, 40002, "0 8", "sendonly", 2)));
+  const auto ours = send_from_caller(
+      c, c.in_dialog("INVITE", phone_sdp(kPhone201.address, 40002, "0 8", "sendonly", 2)));
   ASSERT_EQ(invites_to(kPhone202).size(), 2u);
   const auto theirs = send_from_callee(
       callee.request("INVITE", phone_sdp("198.18.0.102", 50000, "0 8", "sendonly", 2)));
   EXPECT_EQ(env_.statuses_to(theirs), std::vector<int>{491});
   // Nothing was relayed to the caller.
-  EXPECT_TRUE(env_.requests_of("INVITE").size() == 2u);
+  EXPECT_EQ(env_.requests_of("INVITE").size(), 2u);
+  // The caller's re-INVITE still completes.
+  respond(callee, 200, phone_sdp("198.18.0.102", 50000, "0 8", "recvonly", 2),
+          invites_to(kPhone202)[1]);
+  EXPECT_EQ(env_.statuses_to(ours), std::vector<int>{200});
   EXPECT_EQ(engine_->active_calls(), 1u);
 }
 

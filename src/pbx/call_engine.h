@@ -166,7 +166,10 @@ class CallEngine {
   // Opens the relay stream facing `leg` if it has none, pointed at the leg's last SDP. False:
   // no free port pair (logged).
   bool ensure_relay(Call& call, Leg& leg);
-  void send_provisional(Call& call, int status, bool with_sdp);
+  // with_sdp: early media; the SDP is the answer to the caller's offer, from `basis` (the
+  // callee's early SDP) when given.
+  void send_provisional(Call& call, int status, bool with_sdp,
+                        const sip::SessionDescription* basis = nullptr);
   void send_final_to_caller(Call& call, int status);
   void start_playback(Call& call, const AppRequest& app, core::TimePoint now,
                       WallClock::time_point wall);

@@ -114,10 +114,12 @@ RequestBody CallEngine::our_sdp(Leg& leg, const sip::SessionDescription& basis) 
   return {"application/sdp", sip::print_sdp(sdp)};
 }
 
-void CallEngine::send_provisional(Call& call, int status, bool with_sdp) {
+void CallEngine::send_provisional(Call& call, int status, bool with_sdp,
+                                  const sip::SessionDescription* basis) {
   RequestBody body;
   if (with_sdp && call.in.remote_sdp && ensure_relay(call, call.in)) {
-    body = our_sdp(call.in, as_answer(*call.in.remote_sdp));
+    body = basis != nullptr ? our_sdp(call.in, *basis)
+                            : our_sdp(call.in, as_answer(*call.in.remote_sdp));
   }
   auto bytes = build_uas_response(*call.invite, status, call.in.dialog,
                                   config_->general.user_agent, body);

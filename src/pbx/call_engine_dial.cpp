@@ -317,7 +317,9 @@ void CallEngine::on_leg_response(Call& call, Leg& leg, sip::Message&& response,
         env_.bridge_streams(call.in.stream.id, leg.stream.id);
         call.dial.early_media = leg.id;
       }
-      if (!call.final_sent) send_provisional(call, 183, true);
+      if (!call.final_sent) {
+        send_provisional(call, 183, true, leg.remote_sdp ? &*leg.remote_sdp : nullptr);
+      }
     } else {
       leg.state = ChannelState::Ringing;
       if (!call.final_sent && call.dial.early_media == 0) send_provisional(call, 180, false);

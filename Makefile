@@ -6,21 +6,30 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS = -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-# Every Debian package the build, the tests, the demo and the benchmarks use.
+# Every Debian package the build, the tests and the demo use.
 PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
   libasio-dev libssl-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   sip-tester baresip-core kamailio iproute2 procps python3
+# Only the benchmarks need these (the rtpengine anchor, chrt/setsid), so `make test` does not
+# install them; without recommends, so no kernel module is built.
+BENCH_PACKAGES = rtpengine-daemon util-linux
 
-.PHONY: all deps build build-asan test unit-test asan-test integration-test demo fuzz bench bench-calls clean
+.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media clean
 
 all: build
 
 deps:
-	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@$(MAKE) --no-print-directory install-packages WANTED="$(PACKAGES)"
+
+bench-deps: deps
+	@$(MAKE) --no-print-directory install-packages WANTED="$(BENCH_PACKAGES)" APT_FLAGS=--no-install-recommends
+
+install-packages:
+	@missing=$$(for p in $(WANTED); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_FLAGS) $$missing; \
 	fi
 
 build:
@@ -56,11 +65,17 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@echo "run e.g.: mkdir -p /tmp/new-corpus && $(FUZZ_BUILD)/bin/sip_message_fuzz -max_total_time=60 /tmp/new-corpus tests/fuzz/corpus/sip_message"
 
-bench: deps build
+# Benchmarks against anchors run in the same script (docs/performance.md). Long: not in `make test`.
+bench: bench-register bench-calls bench-media
+
+bench-register: deps build
 	bash bench/register.sh $(BUILD)/bin
 
 bench-calls: deps build
 	bash bench/calls.sh $(BUILD)/bin
+
+bench-media: bench-deps build
+	bash bench/media.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

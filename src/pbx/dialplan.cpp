@@ -204,12 +204,11 @@ class Builder {
       Substitution s = substitute_variables(e.value, scope_);
       for (const auto& p : s.problems) diag_.warn(e.where, "[globals] " + shown(e.key) + ": " + p);
       scope_.globals[e.key] = s.text;
-      auto it = std::find_if(plan_.globals.begin(), plan_.globals.end(),
-                             [&](const auto& g) { return g.first == e.key; });
-      if (it == plan_.globals.end()) {
+      auto [it, fresh] = globals_index_.emplace(e.key, plan_.globals.size());
+      if (fresh) {
         plan_.globals.emplace_back(e.key, std::move(s.text));
       } else {
-        it->second = std::move(s.text);  // a later line wins
+        plan_.globals[it->second].second = std::move(s.text);  // a later line wins
       }
     }
   }
@@ -227,7 +226,13 @@ class Builder {
   Dialplan finish() {
     for (std::size_t ci = 0; ci < plan_.contexts.size(); ++ci) {
       DialplanContext& c = plan_.contexts[ci];
-      for (const auto& ext : c.extensions) check_extension(c, ext);
+      for (auto& ext : c.extensions) {
+        std::sort(ext.priorities.begin(), ext.priorities.end(),
+                  [](const DialplanPriority& a, const DialplanPriority& b) {
+                    return a.number < b.number;  // numbers are unique
+                  });
+        check_extension(c, ext);
+      }
       std::stable_sort(c.extensions.begin(), c.extensions.end(),
                        [](const DialplanExtension& a, const DialplanExtension& b) {
                          const int by_name = compare_extension_names(a.name, b.name);
@@ -255,8 +260,12 @@ class Builder {
   }
 
  private:
+  // Per extension while building: priorities are appended and sorted in finish(), so a file
+  // of many priorities in reverse order is not quadratic.
   struct ExtensionState {
     int last_priority = 0;  // 0: no priority line yet
+    std::unordered_map<int, SourceLocation> numbers;
+    std::unordered_map<std::string, std::pair<int, SourceLocation>> labels;
   };
   struct ContextState {
     std::unordered_map<std::string, std::size_t> extensions;  // name '\0' cid -> index
@@ -355,10 +364,9 @@ class Builder {
     // The extension, if it exists already; it is created once a line for it is valid.
     const std::string key = name + '\0' + cid;
     auto found = st.extensions.find(key);
-    static const DialplanExtension kNone;
-    const DialplanExtension& ext = found == st.extensions.end() ? kNone : c.extensions[found->second];
-    const int last_priority =
-        found == st.extensions.end() ? 0 : st.ext_state[found->second].last_priority;
+    const ExtensionState& xs =
+        found == st.extensions.end() ? no_state_ : st.ext_state[found->second];
+    const int last_priority = xs.last_priority;
 
     // The priority: NUMBER | n | next | s | same | hint | label, then +N, then (label).
     std::string_view pri = priority_text;
@@ -384,7 +392,7 @@ class Builder {
       pri = trim(pri.substr(0, p));
     }
     if (iequals(pri, "hint")) {
-      if (!ext.hint.empty()) {
+      if (found != st.extensions.end() && !c.extensions[found->second].hint.empty()) {
         diag_.warn(e.where, "second hint for extension '" + shown(name) + "' in [" +
                                 shown(c.name) + "]; the first is kept");
         return;
@@ -411,8 +419,8 @@ class Builder {
         bad_priority(e, priority_text);
         return;
       }
-    } else if (const DialplanPriority* target = ext.find_label(std::string(pri))) {
-      number = target->number;
+    } else if (auto labelled = xs.labels.find(std::string(pri)); labelled != xs.labels.end()) {
+      number = labelled->second.first;
     } else {
       bad_priority(e, priority_text);
       return;
@@ -430,26 +438,26 @@ class Builder {
     p.where = e.where;
     if (!parse_application(e, app_text, p)) return;
 
-    auto pos = std::lower_bound(ext.priorities.begin(), ext.priorities.end(), p.number,
-                                [](const DialplanPriority& x, int n) { return x.number < n; });
-    if (pos != ext.priorities.end() && pos->number == p.number) {
+    if (auto dup = xs.numbers.find(p.number); dup != xs.numbers.end()) {
       diag_.warn(e.where, "priority " + std::to_string(p.number) + " of extension '" +
                               shown(name) + "' in [" + shown(c.name) +
-                              "] is already defined at " + pos->where.str() +
+                              "] is already defined at " + dup->second.str() +
                               "; this line is ignored (renumber one of them)");
       return;
     }
     if (!p.label.empty()) {
-      if (const DialplanPriority* other = ext.find_label(p.label)) {
+      if (auto other = xs.labels.find(p.label); other != xs.labels.end()) {
         diag_.warn(e.where, "label '" + shown(p.label) + "' of extension '" + shown(name) +
-                                "' is already used at " + other->where.str() +
-                                "; Goto finds the first one");
+                                "' is already used at " + other->second.second.str() +
+                                "; Goto finds the lower-numbered one (rename one of them)");
       }
     }
-    const auto offset = pos - ext.priorities.begin();
     DialplanExtension& target = extension(ci, name, cid, e.where);
-    st.ext_state[st.extensions.at(key)].last_priority = p.number;
-    target.priorities.insert(target.priorities.begin() + offset, std::move(p));
+    ExtensionState& state = st.ext_state[st.extensions.at(key)];
+    state.last_priority = p.number;
+    state.numbers.emplace(p.number, p.where);
+    if (!p.label.empty()) state.labels.emplace(p.label, std::make_pair(p.number, p.where));
+    target.priorities.push_back(std::move(p));
   }
 
   DialplanExtension& extension(std::size_t ci, const std::string& name, const std::string& cid,
@@ -541,8 +549,10 @@ class Builder {
   ConfigDiagnostics& diag_;
   Dialplan plan_;
   MapVariableScope scope_;  // [globals] so far, for substitution
+  std::unordered_map<std::string, std::size_t> globals_index_;
   std::unordered_map<std::string, std::size_t> context_index_;
   std::vector<ContextState> states_;  // parallel to plan_.contexts
+  const ExtensionState no_state_;     // of an extension without lines yet
 };
 
 }  // namespace

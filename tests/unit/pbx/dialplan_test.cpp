@@ -353,6 +353,27 @@ TEST(Dialplan, GapsAndMissingFirstPriorities) {
   EXPECT_EQ(plan.warnings.size(), 2u);
 }
 
+TEST(Dialplan, DuplicateLabels) {
+  Dialplan plan = ok("[c]\nexten => 1,1(a),NoOp()\nsame => n(a),NoOp()\nexten => 1,a+5,NoOp()\n");
+  ASSERT_EQ(plan.warnings.size(), 2u) << all_warnings(plan);
+  EXPECT_EQ(plan.warnings[0], "extensions.conf:3: label 'a' of extension '1' is already used at "
+                              "extensions.conf:2; Goto finds the lower-numbered one (rename one "
+                              "of them)");
+  EXPECT_EQ(numbers(ext(plan, "c", "1")), "1(a) 2(a) 6");  // a+5: the first 'a'
+}
+
+TEST(Dialplan, ManyPrioritiesInReverseOrder) {
+  std::string text = "[c]\n";
+  for (int i = 50000; i >= 1; --i) text += "exten => 1," + std::to_string(i) + ",NoOp()\n";
+  Dialplan plan = ok(text);
+  EXPECT_TRUE(plan.warnings.empty());
+  const DialplanExtension* e = ext(plan, "c", "1");
+  ASSERT_EQ(e->priorities.size(), 50000u);
+  EXPECT_EQ(e->priorities.front().number, 1);
+  EXPECT_EQ(e->priorities.back().number, 50000);
+  EXPECT_EQ(e->find_priority(777)->where.str(), "extensions.conf:" + std::to_string(50000 - 777 + 2));
+}
+
 TEST(Dialplan, HugePrioritiesAreRefused) {
   Dialplan plan = ok("[c]\nexten => 1,1,NoOp()\nexten => 1,999999999999,NoOp()\n"
                      "exten => 1,1000000000,NoOp()\nexten => 1,n,NoOp()\n");

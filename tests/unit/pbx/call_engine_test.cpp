@@ -837,3 +837,53 @@ TEST_F(CallEngineTest, ChannelsShowBothLegsOfACall) {
 
 }  // namespace
 }  // namespace hapbx::pbx::testing
+
+namespace hapbx::pbx::testing {
+namespace {
+
+// INFO (RFC 6086, DTMF from older phones) and UPDATE (RFC 3311) cross the bridge: a new request
+// in the other dialog, its final response back to the sender.
+TEST_F(CallEngineTest, InfoAndUpdateAreRelayedToTheOtherLeg) {
+  auto [c, callee] = establish();
+  const auto info = send_from_caller(c, c.in_dialog("INFO"));
+  auto infos = env_.requests_of("INFO");
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_EQ(infos[0]->to.address, kPhone202.address);
+  EXPECT_EQ(infos[0]->message().call_id(), callee.invite->message().call_id());
+  EXPECT_TRUE(respond(callee, 200, {}, infos[0]));
+  EXPECT_EQ(env_.statuses_to(info), std::vector<int>{200});
+
+  const auto update = send_from_callee(
+      callee.request("UPDATE", phone_sdp("198.18.0.102", 50010, "0", "sendrecv", 3)));
+  auto updates = env_.requests_of("UPDATE");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0]->to.address, kPhone201.address);
+  auto offer = sip::parse_sdp(updates[0]->message().body());
+  ASSERT_TRUE(offer.ok());
+  EXPECT_NE(offer->media.at(0).port, 50010) << "the caller must see the relay, not the callee";
+  EXPECT_TRUE(engine_->on_response(
+      updates[0]->transaction,
+      parse(sip::make_response(updates[0]->message(), 200, {}, {})
+                .body("application/sdp", phone_sdp(kPhone201.address, 40000, "0", "sendrecv", 3))
+                .finish()),
+      now(), wall()));
+  ASSERT_EQ(env_.statuses_to(update), std::vector<int>{200});
+  auto answer = sip::parse_sdp(env_.last_response_to(update)->message().body());
+  ASSERT_TRUE(answer.ok());
+  EXPECT_NE(answer->media.at(0).port, 40000) << "the callee must see the relay, not the caller";
+}
+
+// A callee that never answers a relayed request: the sender gets 408 when the client
+// transaction gives up, and the call goes on.
+TEST_F(CallEngineTest, ARelayedRequestThatTimesOutGets408) {
+  auto [c, callee] = establish();
+  const auto info = send_from_caller(c, c.in_dialog("INFO"));
+  auto infos = env_.requests_of("INFO");
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_TRUE(engine_->on_client_failure(infos[0]->transaction, now(), wall()));
+  EXPECT_EQ(env_.statuses_to(info), std::vector<int>{408});
+  EXPECT_EQ(engine_->active_calls(), 1u);
+}
+
+}  // namespace
+}  // namespace hapbx::pbx::testing

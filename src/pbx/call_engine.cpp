@@ -27,13 +27,18 @@ CallEngine::CallEngine(CallEnvironment& env, const SipConfig& config,
                        std::shared_ptr<const Dialplan> plan, const BindingTable& bindings,
                        sip::DigestVerifier& verifier, AuthThrottle* throttle,
                        CallSettings settings)
-    : env_(env), config_(&config), plan_(std::move(plan)), bindings_(bindings),
-      verifier_(verifier), throttle_(throttle), settings_(settings) {}
+    : env_(env), config_(&config), plan_(std::move(plan)),
+      globals_(plan_ ? std::make_shared<DialplanGlobals>(*plan_)
+                     : std::make_shared<DialplanGlobals>()),
+      bindings_(bindings), verifier_(verifier), throttle_(throttle), settings_(settings) {}
 
 CallEngine::~CallEngine() = default;
 
 void CallEngine::reconfigure(const SipConfig& config) { config_ = &config; }
-void CallEngine::set_dialplan(std::shared_ptr<const Dialplan> plan) { plan_ = std::move(plan); }
+void CallEngine::set_dialplan(std::shared_ptr<const Dialplan> plan) {
+  plan_ = std::move(plan);
+  if (plan_) globals_->reload(*plan_);
+}
 
 Call* CallEngine::find_call(CallId id) {
   auto it = calls_.find(id);
@@ -232,7 +237,7 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
   info.caller_name = in.peer.caller_name;
   info.account_code = in.peer.account_code;
   info.language = peer != nullptr ? peer->language : config_->general.language;
-  call->run = std::make_unique<DialplanRun>(plan_, context, exten, std::move(info));
+  call->run = std::make_unique<DialplanRun>(plan_, context, exten, std::move(info), globals_);
 
   by_invite_[transaction] = call->id;
   by_dialog_[in.dialog.key()] = DialogRef{call->id, in.id};

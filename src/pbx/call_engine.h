@@ -218,6 +218,9 @@ class CallEngine {
   CallEnvironment& env_;
   const SipConfig* config_;
   std::shared_ptr<const Dialplan> plan_;
+  // Set(GLOBAL(x)=...) is shared by every call, as in Asterisk; a dialplan reload applies the
+  // new [globals] (clearglobalvars decides what stays).
+  std::shared_ptr<DialplanGlobals> globals_;
   const BindingTable& bindings_;
   sip::DigestVerifier& verifier_;
   AuthThrottle* throttle_;

@@ -887,3 +887,25 @@ TEST_F(CallEngineTest, ARelayedRequestThatTimesOutGets408) {
 
 }  // namespace
 }  // namespace hapbx::pbx::testing
+
+namespace hapbx::pbx::testing {
+namespace {
+
+// Set(GLOBAL(...)) in one call is seen by the next one, as in Asterisk.
+TEST_F(CallEngineTest, GlobalsSetByOneCallAreSeenByTheNext) {
+  start({},
+        "[internal]\n"
+        "exten => 650,1,Set(GLOBAL(SEEN)=${IF($[\"${SEEN}\" = \"\"]?first:second)})\n"
+        " same => n,GotoIf($[\"${SEEN}\" = \"second\"]?busy)\n"
+        " same => n,Hangup(21)\n"
+        " same => n(busy),Busy()\n");
+  CallerSide first = caller("650");
+  send_invite(first);
+  EXPECT_EQ(env_.statuses_to(first.invite_transaction).back(), 403);
+  CallerSide second = caller("650");
+  send_invite(second);
+  EXPECT_EQ(env_.statuses_to(second.invite_transaction).back(), 486);
+}
+
+}  // namespace
+}  // namespace hapbx::pbx::testing

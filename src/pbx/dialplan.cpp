@@ -185,7 +185,7 @@ class Builder {
       } else if (key == "clearglobalvars") {
         flag(plan_.general.clear_global_vars);
       } else if (key == "extenpatternmatchnew") {
-        flag(plan_.general.extern_pattern_match_new);  // same match results either way
+        flag(plan_.general.exten_pattern_match_new);  // same match results either way
       } else if (key == "userscontext") {
         plan_.general.users_context = e.value;
         diag_.note_unused("extensions.conf", e.where, "userscontext", "hapbx reads no users.conf");

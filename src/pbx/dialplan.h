@@ -50,7 +50,7 @@ struct DialplanGeneral {
   bool write_protect = false;   // writeprotect=
   bool autofallthrough = true;  // autofallthrough=: at the end of the priorities, hang up
   bool clear_global_vars = false;     // clearglobalvars=: see DialplanGlobals::reload()
-  bool extern_pattern_match_new = false;  // extenpatternmatchnew=: same results either way
+  bool exten_pattern_match_new = false;  // extenpatternmatchnew=: same results either way
   std::string users_context;    // userscontext=
 };
 

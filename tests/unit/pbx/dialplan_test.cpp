@@ -395,7 +395,7 @@ TEST(Dialplan, GeneralOptions) {
   EXPECT_TRUE(g.write_protect);
   EXPECT_FALSE(g.autofallthrough);
   EXPECT_TRUE(g.clear_global_vars);
-  EXPECT_TRUE(g.extern_pattern_match_new);
+  EXPECT_TRUE(g.exten_pattern_match_new);
   EXPECT_EQ(g.users_context, "users");
   const std::string w = all_warnings(plan);
   EXPECT_TRUE(has_warning(plan, "extensions.conf:2: 'static=no' is accepted but not used by hapbx "

@@ -30,6 +30,21 @@ hp_expect_json "both legs ulaw, on rtp.conf ports" \
 
 hp_expect_exit "$CALLER" 20 "caller 201 (call_caller)" 0
 hp_expect_exit "$CALLEE" 10 "callee 202 (callee_answer)" 97
+# A B2BUA: 202's INVITE is a new dialog (own Call-ID, From tag), not the caller's relayed.
+python3 -I -S - "$HP_TMP/caller.msg" "$HP_TMP/callee.msg" <<'PY' || hp_fail "202's INVITE is not a dialog of its own"
+import re, sys
+def invite(path, direction):
+    for block in open(path, errors="replace").read().split("-----------------------------------------------"):
+        if direction in block and re.search(r"^INVITE ", block, re.M):
+            callid = re.search(r"^Call-ID:\s*(\S+)", block, re.M | re.I).group(1)
+            tag = re.search(r"^From:.*;tag=([^;\s]+)", block, re.M | re.I).group(1)
+            return callid, tag
+    sys.exit("no INVITE %s in %s" % (direction, path))
+sent, got = invite(sys.argv[1], "message sent"), invite(sys.argv[2], "message received")
+print("caller's INVITE Call-ID/From tag %s, callee's %s" % (sent, got), file=sys.stderr)
+sys.exit(0 if sent[0] != got[0] and sent[1] != got[1] else 1)
+PY
+hp_log "ok: 202's INVITE has its own Call-ID and From tag"
 hp_expect_relayed caller "answer-media" "${HP_MEDIA[callee]}"
 hp_expect_relayed callee "offer-media" "${HP_MEDIA[caller]}"
 

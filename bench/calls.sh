@@ -127,12 +127,22 @@ pbxd_json() {
 # drain: waits until pbxd holds no call and no transaction, so that every run starts from the
 # same state (a completed BYE transaction lives on for Timer J, 32 s).
 # After an overloaded run pbxd may hold calls whose ACK never came (32 s) and then their BYE
-# transactions (32 s more): 150 s at most, and a run that could not drain is reported, not fatal.
+# transactions (32 s more); and calls whose caller gave up without a BYE (sipp -nd) stay up, as
+# in Asterisk without rtptimeout: once no transaction is left, those are hung up with the CLI
+# (and counted). 150 s at most; a run that could not drain is reported, not fatal.
 drain() {
   case $1 in
     pbxd*)
-      local deadline=$(( $(hp_now_us) + 150000000 ))
+      local deadline=$(( $(hp_now_us) + 150000000 )) left
       until pbxd_idle; do
+        if [ "$(pbxd_json "d['live_transactions']" sip show stats)" = 0 ]; then
+          left=$(pbxd_json "d['active_calls']" core show calls)
+          if [ "${left:-0}" != 0 ]; then
+            hp_log "pbxd: $left call(s) left up by callers that gave up without BYE: channel request hangup all"
+            LEFT_UP=$(( ${LEFT_UP:-0} + left ))
+            hp_cli channel request hangup all >/dev/null 2>&1
+          fi
+        fi
         [ "$(hp_now_us)" -gt "$deadline" ] && { hp_log "warning: pbxd not drained after 150 s"; return 0; }
         sleep 0.2
       done ;;
@@ -335,4 +345,5 @@ if [ -n "$AUTH_RATES" ]; then
   done
 fi
 [ -n "$RTP_NOTE" ] && { echo; echo "RTP ports: $RTP_NOTE"; }
+[ -n "${LEFT_UP:-}" ] && { echo; echo "pbxd: $LEFT_UP call(s) were left up by callers that gave up without BYE in overloaded runs (hung up with the CLI before the next run)"; }
 for s in "${!UAS_PID[@]}"; do [ -n "${UAS_PID[$s]}" ] && kill -0 "${UAS_PID[$s]}" 2>/dev/null && hp_stop "${UAS_PID[$s]}"; done

@@ -347,3 +347,4 @@ fi
 [ -n "$RTP_NOTE" ] && { echo; echo "RTP ports: $RTP_NOTE"; }
 [ -n "${LEFT_UP:-}" ] && { echo; echo "pbxd: $LEFT_UP call(s) were left up by callers that gave up without BYE in overloaded runs (hung up with the CLI before the next run)"; }
 for s in "${!UAS_PID[@]}"; do [ -n "${UAS_PID[$s]}" ] && kill -0 "${UAS_PID[$s]}" 2>/dev/null && hp_stop "${UAS_PID[$s]}"; done
+hp_log "done"

@@ -38,6 +38,15 @@ hp_expect_json "core show channels: the caller's channel" \
 # Asterisk gives every channel its own uniqueid (the CDR takes the caller's); checked at the end.
 hp_cli --json core show channels >"$HP_TMP/call1-channels.json" || hp_fail "core show channels failed"
 hp_expect_json "core show calls: one active" "d['active_calls'] == 1" core show calls
+hp_expect_json "core show channels: every field of the contract" \
+  "{'channels', 'active_channels', 'active_calls', 'calls_processed'} <= set(d) and d['active_channels'] == 2
+   and all({'channel', 'uniqueid', 'state', 'context', 'exten', 'priority', 'application', 'data', 'callerid',
+            'duration', 'bridged_to'} <= set(c) for c in channels())" core show channels
+hp_expect_json "core show calls: both counters" "{'active_calls', 'calls_processed'} <= set(d)" core show calls
+hp_expect_json "sip show channels: every field of the contract" \
+  "len(channels()) == 2 and all({'peer', 'channel', 'call_id', 'address', 'format', 'state', 'rtp'} <= set(c)
+   and {'local_port', 'remote', 'rtp_in', 'rtp_out', 'rtcp_in', 'rtcp_out', 'latched'} <= set(c['rtp'])
+   for c in channels())" sip show channels
 hp_wait_json 5 "sip show channels: both legs with Call-ID, ulaw, RTP port and counters" \
   "len(channels()) == 2 and chan('201')['call_id'] != chan('202')['call_id']
    and all(chan(p)['format'] == 'ulaw' and chan(p)['rtp']['local_port'] > 0 and chan(p)['rtp']['rtp_in'] > 0 for p in ('201', '202'))" \

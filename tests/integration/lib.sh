@@ -34,6 +34,23 @@ hp_fail() {
   exit 1
 }
 
+# hp_descendants PID: the PIDs of every process below PID (children first), e.g. the sipp that a
+# `timeout` wrapper we started runs: a KILL to the wrapper alone would leave it running.
+hp_descendants() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    hp_descendants "$c"
+    echo "$c"
+  done
+}
+
+# hp_kill_tree PID: SIGKILL to a process we started and everything below it.
+hp_kill_tree() {
+  local pids
+  pids=$(hp_descendants "$1")
+  kill -KILL $pids "$1" 2>/dev/null
+}
+
 hp_cleanup() {
   local rc=$?
   local pid
@@ -41,7 +58,7 @@ hp_cleanup() {
     kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
   done
   for pid in "${HP_PIDS[@]}"; do
-    hp_reap "$pid" 5 || { kill -KILL "$pid" 2>/dev/null; hp_reap "$pid" 5; }
+    hp_reap "$pid" 5 || { hp_kill_tree "$pid"; hp_reap "$pid" 5; }
   done
   if [ "${HAPBX_KEEP_TMP:-0}" = 1 ]; then
     echo "temp dir kept: $HP_TMP" >&2
@@ -80,7 +97,7 @@ hp_reap() {
 hp_stop() {
   local pid=$1 sig=${2:-TERM}
   kill "-$sig" "$pid" 2>/dev/null
-  hp_reap "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; hp_reap "$pid" 5; }
+  hp_reap "$pid" 10 || { hp_kill_tree "$pid"; hp_reap "$pid" 5; }
   local kept=() p
   for p in "${HP_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
   HP_PIDS=("${kept[@]}")
@@ -467,7 +484,8 @@ hp_cdr_count_is() { [ "$(hp_cdr 'SELECT count(*) FROM cdr' 2>/dev/null)" = "$1" 
 
 # hp_start_kamailio NAME CFG [KAMAILIO ARGS...]: Kamailio with CFG on a free loopback UDP port,
 # in the foreground of its own process group (-DD -E), its output in NAME.log; waits until it
-# answers OPTIONS. Prefix it with HP_KAM_WRAP (e.g. taskset -c 0). Sets HP_KAM_PORT, HP_KAM_PID.
+# answers OPTIONS. Prefix it with HP_KAM_WRAP (e.g. taskset -c 0); HP_KAM_SHM = shared memory in
+# MB (default 64; a stateful proxy under load needs far more). Sets HP_KAM_PORT, HP_KAM_PID.
 HP_KAM_WRAP=()
 hp_start_kamailio() {
   local name=$1 cfg=$2; shift 2
@@ -477,7 +495,7 @@ hp_start_kamailio() {
     HP_KAM_PORT=$(hp_free_port) || hp_fail "no free port"
     mkdir -p "$HP_TMP/$name"
     hp_spawn "$name" "${HP_KAM_WRAP[@]}" kamailio -DD -E -f "$cfg" -l "udp:127.0.0.1:$HP_KAM_PORT" \
-      -Y "$HP_TMP/$name" -w "$HP_TMP/$name" -m 64 -M 16 "$@"
+      -Y "$HP_TMP/$name" -w "$HP_TMP/$name" -m "${HP_KAM_SHM:-64}" -M 16 "$@"
     HP_KAM_PID=$HP_LAST_PID
     deadline=$(( $(date +%s) + 10 ))
     until python3 "$HP_ROOT/tests/integration/sip_raw.py" options "$HP_KAM_PORT" >/dev/null 2>&1; do

@@ -359,16 +359,12 @@ else:
 PY
 }
 
-# hp_call_config DEST [RINGTIME]: copies $HP_THESIS to DEST for hp_start_pbxd; the dialplan is the
-# thesis extensions.conf, or tests/integration/calls/extensions.conf (the same contract) when the
-# config has none. RINGTIME, if given, replaces the Dial timeout in [globals].
+# hp_call_config DEST [RINGTIME]: copies $HP_THESIS (with its extensions.conf) to DEST for
+# hp_start_pbxd. RINGTIME, if given, replaces the Dial timeout in [globals].
 hp_call_config() {
   local dest=$1 ring=${2:-}
   rm -rf "$dest" && mkdir -p "$dest" && cp -r "$HP_THESIS"/. "$dest"/ || hp_fail "cannot copy $HP_THESIS"
-  if [ ! -f "$dest/extensions.conf" ]; then
-    hp_log "no extensions.conf in $HP_THESIS: using tests/integration/calls/extensions.conf"
-    cp "$HP_ROOT/tests/integration/calls/extensions.conf" "$dest/" || hp_fail "no test dialplan"
-  fi
+  [ -f "$dest/extensions.conf" ] || hp_fail "no extensions.conf in $HP_THESIS (pbxd needs a dialplan)"
   if [ -n "$ring" ]; then
     python3 -I -S - "$dest/extensions.conf" "$ring" <<'PY' || hp_fail "cannot set RINGTIME"
 import re, sys

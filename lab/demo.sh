@@ -2,7 +2,7 @@
 # `make demo` (for now, one node on loopback): pbxd with the thesis config (sip.conf, rtp.conf,
 # extensions.conf); two sipp desk phones, 201 and 202, register with digest auth; 201 calls 202
 # through the dialplan (Dial(SIP/202,20)), pbxd relays the G.711 audio both ways; the channels and
-# their RTP counters are shown mid-call; 201 hangs up; the CDR is printed; everything is stopped
+# their RTP counters are shown mid-call; 201 hangs up; the CDR (cdr.db and Master.csv) is printed; everything is stopped
 # and a timeline with measured times is printed. The two-node lab with a failover comes with the
 # cluster. Usage: bash lab/demo.sh build/bin
 source "$(dirname "$0")/../tests/integration/lib.sh"
@@ -52,6 +52,10 @@ echo
 echo "\$ sqlite3 cdr.db 'SELECT calldate, src, dst, channel, dstchannel, disposition, billsec FROM cdr'"
 sqlite3 -readonly -header -column "$HP_STATE/cdr.db" \
   "SELECT calldate, src, dst, channel, dstchannel, disposition, billsec FROM cdr"
+echo
+echo "\$ cat cdr-csv/Master.csv"
+hp_wait_until 5 "Master.csv written" test -s "$HP_STATE/cdr-csv/Master.csv"
+cat "$HP_STATE/cdr-csv/Master.csv"
 echo
 
 hp_stop "$HP_PBXD_PID"

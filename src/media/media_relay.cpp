@@ -47,11 +47,18 @@ int bind_udp(const MediaRelay::Impl& impl, uint16_t port) {
 }  // namespace
 
 void MediaRelay::Impl::push(Command&& command) {
+  bool was_empty = false;
   {
     std::lock_guard lock(queue_mutex);
+    was_empty = queue.empty();
     queue.push_back(std::move(command));
   }
   queued.fetch_add(1, std::memory_order_relaxed);
+  // One wake-up per batch of commands: the relay thread reads the eventfd before it takes the
+  // whole queue, so a command pushed onto a non-empty queue is taken with the ones before it,
+  // and one pushed after the take finds the queue empty and wakes it again. (A call makes
+  // several commands in one turn of the signalling loop: open, set_remote, bridge, close.)
+  if (!was_empty) return;
   uint64_t one = 1;
   // The eventfd counter only saturates after 2^64-2 writes; a failed write cannot lose the
   // command, which is already queued and is seen on the next wake-up.

@@ -118,7 +118,7 @@ void CallEngine::reject(sip::TransactionId transaction, const sip::Message& requ
 void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& request,
                                const sip::Endpoint& source, core::TimePoint now,
                                WallClock::time_point wall) {
-  if (calls_.size() >= settings_.max_calls) {
+  if (overloaded_ || calls_.size() >= settings_.max_calls) {
     ++counters_.overload_rejections;
     reject(transaction, request, 503, {{"Retry-After", "5"}});
     return;

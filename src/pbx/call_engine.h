@@ -53,7 +53,7 @@ struct CallCounters {
   uint64_t calls_processed = 0;  // calls that ended
   uint64_t calls_rejected = 0;   // refused before the dialplan (auth, 404, 488, limits)
   uint64_t media_timeouts = 0;
-  uint64_t overload_rejections = 0;
+  uint64_t overload_rejections = 0;  // max_calls reached or the event loop behind
 };
 
 // One line of `core show channels` / `sip show channels`.
@@ -116,6 +116,10 @@ class CallEngine {
   // --- timers ---
   std::optional<core::TimePoint> next_deadline() const;
   void on_timer(core::TimePoint now, WallClock::time_point wall);
+
+  // Load shedding (overload_guard.h): while set, new INVITEs get 503 with Retry-After at once.
+  void set_overloaded(bool overloaded) { overloaded_ = overloaded; }
+  bool overloaded() const { return overloaded_; }
 
   // --- admin ---
   // "all" or a channel name (either leg's). Returns how many calls were hung up.
@@ -226,6 +230,7 @@ class CallEngine {
   AuthThrottle* throttle_;
   CallSettings settings_;
   CallCounters counters_;
+  bool overloaded_ = false;
 
   CallId next_call_ = 1;
   LegId next_leg_ = 1;

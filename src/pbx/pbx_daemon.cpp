@@ -25,6 +25,7 @@
 #include "pbx/daemon_call_environment.h"
 #include "pbx/dialplan.h"
 #include "pbx/dialplan_show.h"
+#include "pbx/overload_guard.h"
 #include "pbx/bindings.h"
 #include "pbx/qualify.h"
 #include "pbx/registrar.h"
@@ -115,7 +116,7 @@ struct PbxDaemon::Impl {
   Impl(asio::io_context& io_, PbxOptions options_)
       : io(io_), options(std::move(options_)), layer(layer_config()), transaction_timer(io),
         expiry_timer(io),
-        qualify_timer(io), call_timer(io), drop_log(5, core::seconds(10)) {}
+        qualify_timer(io), call_timer(io), overload_timer(io), drop_log(5, core::seconds(10)) {}
 
   asio::io_context& io;
   PbxOptions options;
@@ -138,6 +139,8 @@ struct PbxDaemon::Impl {
   asio::steady_timer expiry_timer;
   asio::steady_timer qualify_timer;
   asio::steady_timer call_timer;
+  asio::steady_timer overload_timer;
+  OverloadGuard overload;
   std::optional<core::TimePoint> armed_call_deadline;
 
   // Calls: the dialplan, the RTP relay, the CDR writer and the engine that uses them.
@@ -212,7 +215,32 @@ struct PbxDaemon::Impl {
                  options.socket_path.string());
     arm_expiry_timer();
     run_qualify();
+    // From the first turn of the loop, so the time start() itself took is not taken for lag.
+    asio::post(io, [this] { arm_overload_timer(clock.now()); });
     return {};
+  }
+
+  // Samples the loop's lateness every period (overload_guard.h); a late loop sheds new calls.
+  void arm_overload_timer(core::TimePoint from) {
+    if (stopped) return;
+    const auto scheduled = from + overload.settings().period;
+    overload_timer.expires_at(scheduled);
+    overload_timer.async_wait([this, scheduled](const asio::error_code& ec) {
+      if (ec) return;
+      const auto now = clock.now();
+      if (overload.on_sample(scheduled, now)) {
+        calls->set_overloaded(overload.overloaded());
+        if (overload.overloaded()) {
+          spdlog::warn("overload: the event loop is {} ms late; new calls get 503 until it "
+                       "catches up",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - scheduled)
+                           .count());
+        } else {
+          spdlog::info("overload over: taking new calls again");
+        }
+      }
+      arm_overload_timer(now);
+    });
   }
 
   Status start_calls(ConfigLoader& loader) {
@@ -367,6 +395,7 @@ struct PbxDaemon::Impl {
     on_cdr_results();
     relay.reset();
     call_timer.cancel();
+    overload_timer.cancel();
     if (store) {
       // Commit what is queued and answer it (the transport is still open), then what is left.
       store->stop();
@@ -966,6 +995,8 @@ struct PbxDaemon::Impl {
         {"calls_processed", calls->counters().calls_processed},
         {"calls_rejected", calls->counters().calls_rejected},
         {"calls_overload_rejected", calls->counters().overload_rejections},
+        {"overload_episodes", overload.episodes()},
+        {"overloaded", calls->overloaded() ? 1u : 0u},
         {"rtp_timeouts", calls->counters().media_timeouts},
         {"rtp_streams_open", relay->counters().streams_open},
         {"rtp_ports_free", relay->counters().ports_free},

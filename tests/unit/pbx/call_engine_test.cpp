@@ -909,3 +909,28 @@ TEST_F(CallEngineTest, GlobalsSetByOneCallAreSeenByTheNext) {
 
 }  // namespace
 }  // namespace hapbx::pbx::testing
+
+namespace hapbx::pbx::testing {
+namespace {
+
+// While the daemon's loop is behind, a new call costs one 503 and nothing else.
+TEST_F(CallEngineTest, OverloadedEngineAnswersNewCalls503WithRetryAfter) {
+  engine_->set_overloaded(true);
+  CallerSide c = caller();
+  send_invite(c);
+  ASSERT_EQ(env_.statuses_to(c.invite_transaction), std::vector<int>{503});
+  EXPECT_TRUE(env_.last_response_to(c.invite_transaction)
+                  ->message()
+                  .header(sip::HeaderId::RetryAfter)
+                  .has_value());
+  EXPECT_TRUE(env_.requests.empty());
+  EXPECT_TRUE(env_.open.empty());
+  EXPECT_EQ(engine_->counters().overload_rejections, 1u);
+  engine_->set_overloaded(false);
+  CallerSide later = caller();
+  send_invite(later);
+  EXPECT_EQ(invites_to(kPhone202).size(), 1u);
+}
+
+}  // namespace
+}  // namespace hapbx::pbx::testing

@@ -5,8 +5,8 @@
 
 namespace hapbx::pbx {
 
-bool OverloadGuard::on_sample(core::TimePoint scheduled, core::TimePoint now) {
-  const core::Duration lag = std::max(core::Duration::zero(), now - scheduled);
+bool OverloadGuard::on_lag(core::Duration measured, core::TimePoint now) {
+  const core::Duration lag = std::max(core::Duration::zero(), measured);
   worst_lag_ = std::max(worst_lag_, lag);
   if (!overloaded_) {
     if (lag < settings_.enter_lag) return false;

@@ -220,7 +220,7 @@ struct PbxDaemon::Impl {
     return {};
   }
 
-  // Samples the loop's lateness every period (overload_guard.h); a late loop sheds new calls.
+  // Samples every period how far behind pbxd is (overload_guard.h); behind, it sheds new calls.
   void arm_overload_timer(core::TimePoint from) {
     if (stopped) return;
     const auto scheduled = from + overload.settings().period;
@@ -228,13 +228,15 @@ struct PbxDaemon::Impl {
     overload_timer.async_wait([this, scheduled](const asio::error_code& ec) {
       if (ec) return;
       const auto now = clock.now();
-      if (overload.on_sample(scheduled, now)) {
+      const core::Duration lag = std::max<core::Duration>(
+          now - scheduled,
+          std::chrono::duration_cast<core::Duration>(transport->take_queue_delay()));
+      if (overload.on_lag(lag, now)) {
         calls->set_overloaded(overload.overloaded());
         if (overload.overloaded()) {
-          spdlog::warn("overload: the event loop is {} ms late; new calls get 503 until it "
-                       "catches up",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(now - scheduled)
-                           .count());
+          spdlog::warn("overload: SIP messages wait {} ms before pbxd reads them; new calls get "
+                       "503 until it catches up",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(lag).count());
         } else {
           spdlog::info("overload over: taking new calls again");
         }

@@ -1,7 +1,11 @@
 // UDP and TCP SIP transports on asio. See transport.h for the contract.
 #include "sip/transport.h"
 
+#include <sys/socket.h>
+#include <time.h>
+
 #include <array>
+#include <cstring>
 #include <asio.hpp>
 #include <deque>
 #include <unordered_map>
@@ -63,6 +67,7 @@ struct Transport::Impl {
   udp::socket udp_socket;
   tcp::acceptor acceptor;
   std::vector<char> datagram = std::vector<char>(65536);
+  int64_t max_queue_delay_ns = 0;  // the longest wait in the socket buffer since the last take
   std::unordered_map<uint64_t, ConnectionPtr> connections;
   std::unordered_map<std::string, uint64_t> connection_by_peer;
   uint64_t next_connection_id = 1;
@@ -88,6 +93,10 @@ struct Transport::Impl {
     // A large receive buffer absorbs registration storms (every phone re-registering after a
     // failover) instead of dropping them in the kernel.
     udp_socket.set_option(udp::socket::receive_buffer_size(4 << 20), ec);
+    // Kernel receive times on every datagram: how long a datagram waited in that buffer is how
+    // far behind pbxd is (queue_delay()), which the overload guard acts on.
+    const int on = 1;
+    ::setsockopt(udp_socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     bound_port = udp_socket.local_endpoint().port();
     bound_address = address.to_string();
 
@@ -134,11 +143,32 @@ struct Transport::Impl {
 
   void read_udp_burst() {
     int delivered = 0;
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);  // the clock SO_TIMESTAMPNS stamps with
     for (int i = 0; i < options.udp_burst; ++i) {
       udp::endpoint from;
-      asio::error_code ec;
-      const size_t n = udp_socket.receive_from(asio::buffer(datagram), from, 0, ec);
-      if (ec) break;  // would_block, or a transient ICMP error: try again on the next wake-up
+      iovec iov{datagram.data(), datagram.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+      msghdr msg{};
+      msg.msg_name = from.data();
+      msg.msg_namelen = static_cast<socklen_t>(from.capacity());
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      const ssize_t got = ::recvmsg(udp_socket.native_handle(), &msg, MSG_DONTWAIT);
+      // would_block, or a transient ICMP error: try again on the next wake-up
+      if (got < 0) break;
+      const size_t n = static_cast<size_t>(got);
+      from.resize(msg.msg_namelen);
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec stamp{};
+        std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        const int64_t waited_ns = (int64_t{now.tv_sec} - stamp.tv_sec) * 1000000000 +
+                                  (int64_t{now.tv_nsec} - stamp.tv_nsec);
+        if (waited_ns > max_queue_delay_ns) max_queue_delay_ns = waited_ns;
+      }
       ++counters.udp_received;
       if (n == 0) continue;
       ParseOptions parse_options;
@@ -367,5 +397,11 @@ bool Transport::is_connection_open(uint64_t connection_id) const {
   return impl_->connections.count(connection_id) > 0;
 }
 const TransportCounters& Transport::counters() const { return impl_->counters; }
+
+std::chrono::nanoseconds Transport::take_queue_delay() {
+  const int64_t ns = impl_->max_queue_delay_ns;
+  impl_->max_queue_delay_ns = 0;
+  return std::chrono::nanoseconds(ns > 0 ? ns : 0);
+}
 
 }  // namespace hapbx::sip

@@ -82,6 +82,10 @@ class Transport {
   bool is_connection_open(uint64_t connection_id) const;
 
   const TransportCounters& counters() const;
+  // The longest a UDP datagram waited in the kernel's receive buffer (from its kernel receive
+  // time to when it was read) since the last call, and resets it. Near zero when pbxd keeps
+  // up; it grows when the messages arrive faster than pbxd handles them.
+  std::chrono::nanoseconds take_queue_delay();
 
  private:
   struct Impl;

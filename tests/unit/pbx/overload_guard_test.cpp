@@ -58,6 +58,13 @@ TEST_F(OverloadGuardTest, ALateSampleRestartsTheCalmPeriod) {
   EXPECT_EQ(guard_.episodes(), 1u);
 }
 
+TEST_F(OverloadGuardTest, AQueueDelayCountsLikeALateTimer) {
+  EXPECT_FALSE(guard_.on_lag(milliseconds(150), clock_.now()));
+  EXPECT_TRUE(guard_.on_lag(milliseconds(250), clock_.now()));
+  EXPECT_TRUE(guard_.overloaded());
+  EXPECT_FALSE(guard_.on_lag(milliseconds(-5), clock_.now()));  // a clock step is no lag
+}
+
 TEST_F(OverloadGuardTest, ATimerThatFiresEarlyIsNoLag) {
   const auto scheduled = clock_.now() + milliseconds(10);
   EXPECT_FALSE(guard_.on_sample(scheduled, clock_.now()));

@@ -161,7 +161,15 @@ struct Call {
     }
     return nullptr;
   }
+  const Leg* leg(LegId wanted) const {
+    if (in.id == wanted) return &in;
+    for (const auto& l : out) {
+      if (l->id == wanted) return l.get();
+    }
+    return nullptr;
+  }
   Leg* bridged_leg() { return bridged_to ? leg(bridged_to) : nullptr; }
+  const Leg* bridged_leg() const { return bridged_to ? leg(bridged_to) : nullptr; }
 };
 
 }  // namespace hapbx::pbx

@@ -469,7 +469,7 @@ std::vector<ChannelView> CallEngine::channels(core::TimePoint now) const {
       v.data = call.run->last_data();
       v.caller_number = leg.peer.caller_number;
       v.caller_name = leg.peer.caller_name;
-      if (const Leg* b = const_cast<Call&>(call).bridged_leg()) v.bridged_to = b->channel;
+      if (const Leg* b = call.bridged_leg()) v.bridged_to = b->channel;
     } else {
       v.application = "AppDial";
       v.data = "(Outgoing Line)";

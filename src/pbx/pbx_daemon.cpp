@@ -1005,6 +1005,7 @@ struct PbxDaemon::Impl {
         {"rtp_relayed", relay->counters().rtp_relayed},
         {"rtcp_relayed", relay->counters().rtcp_relayed},
         {"rtp_dropped", relay->counters().dropped},
+        {"rtp_played", relay->counters().played},
         {"cdrs_stored", cdr ? cdr->stored() : 0},
     };
     if (json) {

@@ -4,8 +4,8 @@
 // reached at all (no such peer, not registered) fails at once, so an unregistered extension
 // gets its DIALSTATUS without waiting for a timeout.
 //
-//   DIALSTATUS: ANSWER (a 2xx), BUSY (486/600), NOANSWER (ring timeout, or the callee's 480
-//   after a CANCEL), CHANUNAVAIL (unreachable: 404/408/480, no response, not registered),
+//   DIALSTATUS: ANSWER (a 2xx), BUSY (486/600), NOANSWER (the ring timeout expired),
+//   CHANUNAVAIL (unreachable: 404/408/480, no response at all, not registered, no such peer),
 //   CONGESTION (other failures, no common codec), CANCEL (the caller hung up first).
 //   With several targets: BUSY if any was busy, else CONGESTION if any was, else CHANUNAVAIL.
 #include <algorithm>

@@ -127,6 +127,11 @@ struct Call {
   sip::TransactionId invite_transaction = 0;  // the caller's INVITE server transaction
   std::optional<sip::Message> invite;         // the caller's INVITE (responses are built from it)
   bool final_sent = false;                    // the caller got a final response
+  // Late offer (RFC 3261 13.2.1): the caller's INVITE had no SDP. Our own offer (the caller's
+  // allowed codecs) stands in for it towards callees; the caller gets an offer in our 200 and
+  // answers in its ACK.
+  bool late_offer = false;
+  std::optional<sip::SessionDescription> own_offer;
   bool answered = false;                      // ... and it was a 2xx
 
   std::unique_ptr<DialplanRun> run;

@@ -155,24 +155,25 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
     caller.caller_name = sip::unquote(request.from().display_name);
   }
 
-  // The offer. No SDP (a late offer, RFC 3261 13.2.1) is not supported: the relay needs to
-  // know where the caller wants media before it can offer anything to the callee.
+  // The offer. Without one (a late offer, RFC 3261 13.2.1) we make our own from the caller's
+  // allowed codecs; the caller answers it in its ACK.
   const auto content_type = request.header(sip::HeaderId::ContentType);
-  if (request.body().empty() || !content_type ||
-      !sip::iequals(sip::trim(content_type->substr(0, content_type->find(';'))),
-                    "application/sdp")) {
+  const bool late_offer = request.body().empty();
+  if (!late_offer && (!content_type || !sip::iequals(sip::trim(content_type->substr(
+                                                         0, content_type->find(';'))),
+                                                     "application/sdp"))) {
     ++counters_.calls_rejected;
-    spdlog::warn("Call from '{}': INVITE without SDP (late offer) is not supported; 488",
-                 request.from().uri.text);
-    reject(transaction, request, 488);
+    spdlog::warn("Call from '{}': INVITE body is not SDP; 415", request.from().uri.text);
+    reject(transaction, request, 415, {{"Accept", "application/sdp"}});
     return;
   }
-  auto offer = sip::parse_sdp(request.body());
+  auto offer = late_offer ? offer_for_codecs(caller.codecs, source.address, 9)
+                          : sip::parse_sdp(request.body());
   if (!offer) {
     ++counters_.calls_rejected;
-    spdlog::warn("Call from '{}': unreadable SDP: {}; 400", request.from().uri.text,
-                 offer.error().message);
-    reject(transaction, request, 400);
+    spdlog::warn("Call from '{}': {}: {}", request.from().uri.text,
+                 late_offer ? "no codec to offer" : "unreadable SDP", offer.error().message);
+    reject(transaction, request, late_offer ? 488 : 400);
     return;
   }
   auto filtered = filter_offer(*offer, caller.codecs);
@@ -223,9 +224,15 @@ void CallEngine::on_new_invite(sip::TransactionId transaction, sip::Message&& re
   // The caller's offer narrowed to what it may use: what the callee will be offered. The relay
   // stream facing the caller is opened only when the call needs it (ensure_relay): a call with
   // direct media holds no port.
-  in.remote_sdp = std::move(filtered).value();
-  in.on_hold = is_hold(*in.remote_sdp);
-  if (auto target = media_target(*in.remote_sdp); target && !target->codecs.empty()) {
+  call->late_offer = late_offer;
+  if (late_offer) {
+    call->own_offer = std::move(filtered).value();
+  } else {
+    in.remote_sdp = std::move(filtered).value();
+    in.on_hold = is_hold(*in.remote_sdp);
+  }
+  if (auto target = media_target(late_offer ? *call->own_offer : *in.remote_sdp);
+      target && !target->codecs.empty()) {
     in.payload_type = target->first_payload_type;
     in.format = target->codecs.front();
   }

@@ -117,7 +117,8 @@ RequestBody CallEngine::our_sdp(Leg& leg, const sip::SessionDescription& basis) 
 void CallEngine::send_provisional(Call& call, int status, bool with_sdp,
                                   const sip::SessionDescription* basis) {
   RequestBody body;
-  if (with_sdp && call.in.remote_sdp && ensure_relay(call, call.in)) {
+  // With a late offer the caller's offer is still to come in our 200: no early media.
+  if (with_sdp && call.in.remote_sdp && !call.late_offer && ensure_relay(call, call.in)) {
     body = basis != nullptr ? our_sdp(call.in, *basis)
                             : our_sdp(call.in, as_answer(*call.in.remote_sdp));
   }
@@ -144,8 +145,10 @@ bool CallEngine::answer(Call& call, core::TimePoint now, WallClock::time_point w
     hangup(call, HangupCause::Congestion, now, wall);  // 503: no RTP port left
     return false;
   }
-  // The answer to the caller's offer: its own (filtered) description, pointed at our relay.
-  const RequestBody body = our_sdp(call.in, as_answer(*call.in.remote_sdp));
+  // The answer to the caller's offer: its own (filtered) description, pointed at our relay;
+  // after a late offer, our offer instead (the caller answers in its ACK).
+  const RequestBody body = call.late_offer ? our_sdp(call.in, *call.own_offer)
+                                           : our_sdp(call.in, as_answer(*call.in.remote_sdp));
   auto bytes = build_uas_response(*call.invite, 200, call.in.dialog, config_->general.user_agent,
                                   body);
   call.final_sent = true;

@@ -157,14 +157,17 @@ std::optional<DialStatus> CallEngine::start_leg(Call& call, std::string_view tar
   leg->dialog.local = env_.local_address_for(destination);
 
   // What the callee is offered: the caller's offer narrowed to the callee's codecs too.
-  auto offer = filter_offer(*call.in.remote_sdp, leg->peer.codecs);
+  auto offer = filter_offer(call.late_offer ? *call.own_offer : *call.in.remote_sdp,
+                            leg->peer.codecs);
   if (!offer) {
     spdlog::warn("{}: cannot call SIP/{}: {}", call.in.channel, peer->name,
                  offer.error().message);
     return DialStatus::Congestion;
   }
   leg->offer_sent = *offer;
-  const bool direct = call.in.peer.direct_media && leg->peer.direct_media && !call.answered;
+  // Direct media needs the caller's own offer to pass on: not after a late offer.
+  const bool direct = call.in.peer.direct_media && leg->peer.direct_media && !call.answered &&
+                      !call.late_offer;
   RequestBody body;
   if (direct) {
     body = {"application/sdp", sip::print_sdp(*offer)};

@@ -172,6 +172,13 @@ void CallEngine::on_ack(const sip::Message& ack, core::TimePoint now) {
   if (leg->unacked_2xx && leg->unacked_2xx->cseq == ack.cseq().number) {
     leg->unacked_2xx.reset();
     leg->last_message = "Rx: ACK";
+    // After a late offer the ACK carries the caller's answer to the offer in our 200.
+    if (leg == &call->in && call->late_offer && !leg->remote_sdp && has_sdp(ack)) {
+      if (auto st = take_remote_sdp(*leg, ack.body()); !st) {
+        spdlog::warn("{}: unreadable SDP answer in the ACK: {}", leg->channel,
+                     st.error().message);
+      }
+    }
   }
 }
 

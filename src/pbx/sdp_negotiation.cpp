@@ -441,4 +441,39 @@ SdpDirection answer_direction(SdpDirection offered) {
   }
 }
 
+Result<sip::SessionDescription> offer_for_codecs(const std::vector<std::string>& codecs,
+                                                 std::string_view address, uint16_t port) {
+  sip::SessionDescription sdp;
+  const bool v6 = address.find(':') != std::string_view::npos;
+  sdp.origin.address = std::string(address);
+  sdp.origin.addr_type = v6 ? "IP6" : "IP4";
+  sdp.connection = sip::SdpConnection{"IN", v6 ? "IP6" : "IP4", std::string(address)};
+  sdp.times.push_back(sip::SdpLine{'t', "0 0"});
+  sip::SdpMedia m;
+  m.media = "audio";
+  m.port = port;
+  m.proto = "RTP/AVP";
+  int next_dynamic = 96;
+  for (const auto& name : codecs) {
+    const CodecInfo* codec = find_codec(name);
+    if (codec == nullptr || codec->kind != CodecKind::Audio) continue;
+    const int pt = codec->static_pt >= 0 ? codec->static_pt : next_dynamic++;
+    if (pt > 127) break;
+    if (std::find(m.formats.begin(), m.formats.end(), std::to_string(pt)) != m.formats.end()) {
+      continue;
+    }
+    m.formats.push_back(std::to_string(pt));
+    m.attributes.push_back(sip::SdpAttribute{"rtpmap", rtpmap_value(*codec, pt), true});
+  }
+  if (m.formats.empty()) {
+    return make_error("no audio codec to offer: the peer allows none we know");
+  }
+  m.formats.push_back("101");
+  m.attributes.push_back(sip::SdpAttribute{"rtpmap", "101 telephone-event/8000", true});
+  m.attributes.push_back(sip::SdpAttribute{"fmtp", "101 0-16", true});
+  m.attributes.push_back(sip::SdpAttribute{"sendrecv", "", false});
+  sdp.media.push_back(std::move(m));
+  return sdp;
+}
+
 }  // namespace hapbx::pbx

@@ -103,6 +103,13 @@ sip::SessionDescription rewrite_for_relay(const sip::SessionDescription& sdp,
 Result<sip::SessionDescription> answer_from(const sip::SessionDescription& answer_in,
                                             const sip::SessionDescription& our_offer);
 
+// An offer of our own, for when the caller sent none (a late offer, RFC 3261 13.2.1): one audio
+// stream at `address`:`port` with `codecs` (Asterisk names, preference order; unknown and video
+// ones skipped; dynamic ones numbered from 96) and telephone-event 101. Error when no audio
+// codec is left.
+Result<sip::SessionDescription> offer_for_codecs(const std::vector<std::string>& codecs,
+                                                 std::string_view address, uint16_t port);
+
 // Hold (RFC 3264 8.4): the first audio stream is sendonly or inactive, or its c= address is
 // 0.0.0.0 (RFC 2543 style). False without an (enabled) audio stream.
 bool is_hold(const sip::SessionDescription& sdp);

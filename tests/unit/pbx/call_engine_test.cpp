@@ -89,11 +89,48 @@ TEST_F(CallEngineTest, UnknownExtensionGets404) {
   EXPECT_TRUE(env_.cdrs.empty());
 }
 
-TEST_F(CallEngineTest, InviteWithoutSdpGets488) {
+// A late offer (RFC 3261 13.2.1): the caller sends no SDP. The callee is offered the caller's
+// allowed codecs through the relay; the caller gets an offer in the 200 and answers in its ACK,
+// which points the relay at it.
+TEST_F(CallEngineTest, InviteWithoutSdpIsALateOffer) {
   CallerSide c = caller();
   send_invite(c, /*with_sdp=*/false);
-  EXPECT_EQ(env_.statuses_to(c.invite_transaction), std::vector<int>{488});
-  EXPECT_EQ(engine_->active_calls(), 0u);
+  CalleeSide callee = callee_for(kPhone202);
+  ASSERT_NE(callee.invite, nullptr);
+  auto offer = sip::parse_sdp(callee.invite->message().body());
+  ASSERT_TRUE(offer.ok());
+  ASSERT_FALSE(offer->media.empty());
+  EXPECT_EQ(offer->media[0].formats.front(), "0");  // 201 allows ulaw first
+  respond(callee, 200, phone_sdp("198.18.0.102", 50000));
+  ASSERT_EQ(env_.statuses_to(c.invite_transaction).back(), 200);
+  auto ours = sip::parse_sdp(env_.last_response_to(c.invite_transaction)->message().body());
+  ASSERT_TRUE(ours.ok()) << "the 200 must carry our offer";
+  ASSERT_FALSE(ours->media.empty());
+  EXPECT_NE(ours->media[0].port, 50000) << "the caller must be offered the relay";
+
+  learn_tag(c);
+  auto caller_remote_is = [&](uint16_t port) {
+    for (const auto& [stream, remote] : env_.remotes) {
+      if (std::get<1>(remote) == port) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(caller_remote_is(40100));
+  engine_->on_ack(parse(c.in_dialog_with_cseq("ACK", 1, phone_sdp(kPhone201.address, 40100))),
+                  now());
+  EXPECT_TRUE(caller_remote_is(40100)) << "the ACK's answer must reach the relay";
+  EXPECT_EQ(engine_->active_calls(), 1u);
+}
+
+TEST_F(CallEngineTest, InviteWithABodyThatIsNotSdpGets415) {
+  CallerSide c = caller();
+  std::string text = c.invite_text(false);
+  text.replace(text.find("Content-Length: 0"), 17,
+               "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello");
+  text.resize(text.size() - 4);  // the blank line now comes before the body
+  c.invite_transaction = next_server_transaction();
+  EXPECT_TRUE(engine_->on_request(c.invite_transaction, parse(text), c.source, now(), wall()));
+  EXPECT_EQ(env_.statuses_to(c.invite_transaction), std::vector<int>{415});
   EXPECT_TRUE(env_.requests.empty());
 }
 

@@ -545,5 +545,29 @@ TEST(SdpHostile, OddButParseableDescriptionsNeverCrash) {
   EXPECT_FALSE(t->disabled());
 }
 
+// Our own offer for a late-offer INVITE: static payload types as RFC 3551 numbers them, dynamic
+// ones from 96, video and unknown names skipped, telephone-event 101; it reads back as a
+// target with the codecs in order.
+TEST(SdpOwnOffer, OffersTheAllowedAudioCodecsInOrder) {
+  auto sdp = offer_for_codecs({"alaw", "opus", "h264", "nonsense", "ulaw"}, "198.18.0.10", 10000);
+  ASSERT_TRUE(sdp.ok()) << sdp.error().message;
+  ASSERT_EQ(sdp->media.size(), 1u);
+  EXPECT_EQ(sdp->media[0].formats, (std::vector<std::string>{"8", "96", "0", "101"}));
+  auto target = media_target(*sdp);
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  EXPECT_EQ(target->address, "198.18.0.10");
+  EXPECT_EQ(target->rtp_port, 10000);
+  EXPECT_EQ(target->codecs, (std::vector<std::string>{"alaw", "opus", "ulaw"}));
+  EXPECT_TRUE(target->has_telephone_event);
+  auto printed = sip::parse_sdp(sip::print_sdp(*sdp));
+  ASSERT_TRUE(printed.ok()) << printed.error().message;
+}
+
+TEST(SdpOwnOffer, NoAudioCodecIsAnError) {
+  auto sdp = offer_for_codecs({"h264", "nonsense"}, "2001:db8::1", 10000);
+  ASSERT_FALSE(sdp.ok());
+  EXPECT_NE(sdp.error().message.find("no audio codec"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hapbx::pbx

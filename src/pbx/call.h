@@ -68,6 +68,9 @@ struct Leg {
   int payload_type = 0;   // first negotiated codec (for prompts)
   std::string format;     // its Asterisk name, for `sip show channels`
   bool on_hold = false;   // the peer's last offer put the other side on hold
+  // Our last 2xx to this peer carried an offer (late offer, offerless re-INVITE): its answer
+  // comes in the ACK.
+  bool answer_in_ack = false;
   std::optional<Unacked2xx> unacked_2xx;
   bool bye_sent = false;
   std::string last_message;  // "Rx: INVITE", "Tx: BYE", for `sip show channels`

@@ -149,6 +149,7 @@ bool CallEngine::answer(Call& call, core::TimePoint now, WallClock::time_point w
   // after a late offer, our offer instead (the caller answers in its ACK).
   const RequestBody body = call.late_offer ? our_sdp(call.in, *call.own_offer)
                                            : our_sdp(call.in, as_answer(*call.in.remote_sdp));
+  call.in.answer_in_ack = call.late_offer;
   auto bytes = build_uas_response(*call.invite, 200, call.in.dialog, config_->general.user_agent,
                                   body);
   call.final_sent = true;

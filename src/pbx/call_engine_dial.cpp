@@ -395,6 +395,7 @@ void CallEngine::on_leg_answered(Call& call, Leg& leg, const sip::Message& respo
     }
     auto bytes = build_uas_response(*call.invite, 200, call.in.dialog,
                                     config_->general.user_agent, body);
+    call.in.answer_in_ack = call.late_offer;  // then our 200 holds an offer
     call.final_sent = true;
     call.answered = true;
     call.answer_wall = wall;

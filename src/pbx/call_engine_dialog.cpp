@@ -172,8 +172,9 @@ void CallEngine::on_ack(const sip::Message& ack, core::TimePoint now) {
   if (leg->unacked_2xx && leg->unacked_2xx->cseq == ack.cseq().number) {
     leg->unacked_2xx.reset();
     leg->last_message = "Rx: ACK";
-    // After a late offer the ACK carries the caller's answer to the offer in our 200.
-    if (leg == &call->in && call->late_offer && !leg->remote_sdp && has_sdp(ack)) {
+    // After an offer in our 2xx (late offer, offerless re-INVITE) the ACK carries the answer.
+    if (leg->answer_in_ack && has_sdp(ack)) {
+      leg->answer_in_ack = false;
       if (auto st = take_remote_sdp(*leg, ack.body()); !st) {
         spdlog::warn("{}: unreadable SDP answer in the ACK: {}", leg->channel,
                      st.error().message);
@@ -198,14 +199,19 @@ void CallEngine::on_reinvite(Call& call, Leg& leg, sip::TransactionId transactio
     }
     spdlog::info("{} {}", leg.channel, leg.on_hold ? "puts the call on hold" : "resumes the call");
   }
-  if (other == nullptr) {
-    // Nobody to pass it to (Playback, Echo): answer from here.
+  // Answered here when there is nobody to pass it to (Playback, Echo), and when it carries no
+  // offer while the relay hides the other side (a session refresh, RFC 3261 14.1: the media
+  // the other side sees does not change, so it need not hear of it). Without an offer, ours
+  // goes in the 200 and the answer comes in the ACK.
+  const bool offerless = !has_sdp(request);
+  if (other == nullptr || (offerless && leg.stream.id != 0)) {
     if (!ensure_relay(call, leg)) {
       reject(transaction, request, 503, {{"Retry-After", "5"}});
       return;
     }
     const RequestBody body =
         leg.remote_sdp ? our_sdp(leg, as_answer(*leg.remote_sdp)) : RequestBody{};
+    leg.answer_in_ack = offerless && !body.content.empty();
     auto bytes = build_uas_response(request, 200, leg.dialog, config_->general.user_agent, body);
     send_2xx(call, leg, transaction, std::move(bytes), request.cseq().number, now);
     return;

@@ -971,3 +971,36 @@ TEST_F(CallEngineTest, OverloadedEngineAnswersNewCalls503WithRetryAfter) {
 
 }  // namespace
 }  // namespace hapbx::pbx::testing
+
+namespace hapbx::pbx::testing {
+namespace {
+
+// A re-INVITE without SDP (a session refresh) in a relayed call is answered here with our offer,
+// not passed to the other side, whose media does not change; the answer comes in the ACK.
+TEST_F(CallEngineTest, OfferlessReinviteIsAnsweredHereAndTheAckAnswers) {
+  auto [c, callee] = establish();
+  const size_t invites_before = invites_to(kPhone202).size();
+  const auto reinvite = send_from_caller(c, c.in_dialog("INVITE"));
+  EXPECT_EQ(invites_to(kPhone202).size(), invites_before) << "nothing relayed to 202";
+  ASSERT_EQ(env_.statuses_to(reinvite), std::vector<int>{200});
+  auto offer = sip::parse_sdp(env_.last_response_to(reinvite)->message().body());
+  ASSERT_TRUE(offer.ok()) << "the 200 must carry our offer";
+  auto remote_port_is = [&](uint16_t port) {
+    for (const auto& [stream, remote] : env_.remotes) {
+      if (std::get<1>(remote) == port) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(remote_port_is(40500));
+  engine_->on_ack(parse(c.in_dialog_with_cseq("ACK", c.cseq, phone_sdp(kPhone201.address, 40500))),
+                  now());
+  EXPECT_TRUE(remote_port_is(40500)) << "the answer in the ACK must reach the relay";
+  // No more 200 retransmissions once ACKed.
+  const size_t sent = env_.responses_to(reinvite).size();
+  advance(std::chrono::seconds(5));
+  EXPECT_EQ(env_.responses_to(reinvite).size(), sent);
+  EXPECT_EQ(engine_->active_calls(), 1u);
+}
+
+}  // namespace
+}  // namespace hapbx::pbx::testing

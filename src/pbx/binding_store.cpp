@@ -1,14 +1,13 @@
 // SQLite persistence of bindings: open with corruption handling, load, batched apply.
 #include "pbx/binding_store.h"
 
-#include <sqlite3.h>
-
-#include <ctime>
 #include <system_error>
 #include <utility>
 #include <variant>
 
 #include <fmt/format.h>
+
+#include "pbx/sqlite_state_db.h"
 
 namespace hapbx::pbx {
 namespace {
@@ -27,38 +26,16 @@ constexpr const char* kCreateSql =
 constexpr const char* kColumns =
     "aor, contact, transport, address, port, expires, call_id, cseq, user_agent, path, q";
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt() = default;
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-bool is_corruption(int code) {
-  const int primary = code & 0xff;
-  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
-}
-
-std::string utc_stamp(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 struct BindingStore::Db {
   sqlite3* db = nullptr;
-  Stmt begin, commit, rollback, upsert, remove, select_all, delete_expired;
+  SqliteStatement begin, commit, rollback, upsert, remove, select_all, delete_expired;
   ~Db() {
     // Statements first: sqlite3_close refuses to close while statements are alive.
-    for (Stmt* st : {&begin, &commit, &rollback, &upsert, &remove, &select_all, &delete_expired}) {
-      sqlite3_finalize(st->s);
-      st->s = nullptr;
+    for (SqliteStatement* st :
+         {&begin, &commit, &rollback, &upsert, &remove, &select_all, &delete_expired}) {
+      st->finalize();
     }
     sqlite3_close(db);
   }
@@ -66,105 +43,25 @@ struct BindingStore::Db {
 
 namespace {
 
-// An error while opening: `corrupt` says whether moving the file aside is the cure.
-struct OpenFailure {
-  bool corrupt = false;
-  std::string message;
-};
-
-std::string db_error(sqlite3* db, const std::filesystem::path& path, std::string_view doing) {
-  return fmt::format("{}: {}: {}", path.string(), doing, db ? sqlite3_errmsg(db) : "out of memory");
-}
-
-OpenFailure failure(sqlite3* db, int code, const std::filesystem::path& path,
-                    std::string_view doing) {
-  return OpenFailure{is_corruption(code), db_error(db, path, doing)};
-}
-
-std::optional<OpenFailure> exec(sqlite3* db, const std::filesystem::path& path, const char* sql) {
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return failure(db, rc, path, sql);
-  return std::nullopt;
-}
-
-std::optional<OpenFailure> prepare(sqlite3* db, const std::filesystem::path& path, Stmt& st,
-                                   const std::string& sql) {
-  const int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &st.s, nullptr);
-  if (rc != SQLITE_OK) return failure(db, rc, path, "preparing statements");
-  return std::nullopt;
-}
-
 // Opens and checks the file; every failure says whether it is corruption.
-std::variant<std::unique_ptr<BindingStore::Db>, OpenFailure> try_open(
+std::variant<std::unique_ptr<BindingStore::Db>, SqliteOpenFailure> try_open(
     const std::filesystem::path& path, StoreDurability durability) {
   auto db = std::make_unique<BindingStore::Db>();
-  int rc = sqlite3_open_v2(path.c_str(), &db->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) return failure(db->db, rc, path, "cannot open");
-  sqlite3_extended_result_codes(db->db, 1);
-
-  // journal_mode is the first statement that reads the header: a file that is not a database
-  // fails here with SQLITE_NOTADB.
-  if (auto f = exec(db->db, path, "PRAGMA journal_mode=WAL")) return *f;
-  if (auto f = exec(db->db, path,
-                    durability == StoreDurability::Full ? "PRAGMA synchronous=FULL"
-                                                        : "PRAGMA synchronous=NORMAL")) {
-    return *f;
-  }
-
-  // quick_check: O(size), a few ms for tens of thousands of rows; run once at start.
-  {
-    Stmt check;
-    if (auto f = prepare(db->db, path, check, "PRAGMA quick_check")) return *f;
-    rc = sqlite3_step(check.s);
-    if (rc != SQLITE_ROW) return failure(db->db, rc, path, "integrity check");
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(check.s, 0));
-    const std::string verdict = text ? text : "";
-    if (verdict != "ok") {
-      return OpenFailure{true, fmt::format("{}: integrity check failed: {}", path.string(),
-                                           verdict)};
-    }
-  }
-
-  int version = 0;
-  {
-    Stmt v;
-    if (auto f = prepare(db->db, path, v, "PRAGMA user_version")) return *f;
-    if (sqlite3_step(v.s) == SQLITE_ROW) version = sqlite3_column_int(v.s, 0);
-  }
-  if (version > kSchemaVersion) {
-    return OpenFailure{false, fmt::format("{}: written by a newer pbxd (schema version {}, this "
-                                          "one knows {}): upgrade pbxd or move the file away",
-                                          path.string(), version, kSchemaVersion)};
-  }
-  if (auto f = exec(db->db, path, kCreateSql)) return *f;
-  if (version == 0) {
-    if (auto f = exec(db->db, path, "PRAGMA user_version=1")) return *f;
-  }
-
-  // Statements reused for the life of the store. A table of another shape (a foreign file that
-  // happens to have a `bindings` table) fails to prepare: treated as corruption.
+  const SqliteSchema schema{kSchemaVersion, kCreateSql, durability == StoreDurability::Full, 0};
+  if (auto f = sqlite_open_checked(path, db->db, schema)) return *f;
+  // Statements reused for the life of the store.
   const std::string cols = kColumns;
-  struct {
-    Stmt& st;
-    std::string sql;
-  } statements[] = {
-      {db->begin, "BEGIN IMMEDIATE"},
-      {db->commit, "COMMIT"},
-      {db->rollback, "ROLLBACK"},
-      {db->upsert, "INSERT OR REPLACE INTO bindings (" + cols +
-                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
-      {db->remove, "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2"},
-      {db->select_all, "SELECT " + cols + " FROM bindings"},
-      {db->delete_expired, "DELETE FROM bindings WHERE expires <= ?1"},
-  };
-  for (auto& [st, sql] : statements) {
-    if (auto f = prepare(db->db, path, st, sql)) {
-      f->corrupt = f->corrupt || sqlite3_errcode(db->db) == SQLITE_ERROR;
-      return *f;
-    }
+  if (auto f = sqlite_prepare_all(
+          db->db, path,
+          {{db->begin, "BEGIN IMMEDIATE"},
+           {db->commit, "COMMIT"},
+           {db->rollback, "ROLLBACK"},
+           {db->upsert, "INSERT OR REPLACE INTO bindings (" + cols +
+                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+           {db->remove, "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2"},
+           {db->select_all, "SELECT " + cols + " FROM bindings"},
+           {db->delete_expired, "DELETE FROM bindings WHERE expires <= ?1"}})) {
+    return *f;
   }
   return db;
 }
@@ -187,44 +84,10 @@ Result<std::unique_ptr<BindingStore>> BindingStore::open(
                                   ec.message()));
   }
   const auto path = state_dir / kRegistrationsDbName;
-
-  auto first = try_open(path, options.durability);
-  if (auto* db = std::get_if<std::unique_ptr<Db>>(&first)) {
-    return std::unique_ptr<BindingStore>(new BindingStore(path, std::move(*db), {}));
-  }
-  const OpenFailure bad = std::get<OpenFailure>(first);
-  if (!bad.corrupt) return make_error(bad.message);
-
-  // Corrupt: keep the evidence, start empty. The -wal and -shm go with it: a stale WAL next to a
-  // new database must never be replayed into it.
-  StoreOpenReport report;
-  report.corruption = bad.message;
-  auto aside = path;
-  aside += ".corrupt-" + utc_stamp(wall_now);
-  for (int n = 1; std::filesystem::exists(aside, ec); ++n) {
-    aside = path;
-    aside += fmt::format(".corrupt-{}-{}", utc_stamp(wall_now), n);
-  }
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    auto from = path;
-    from += suffix;
-    if (!std::filesystem::exists(from, ec)) continue;
-    auto to = aside;
-    to += suffix;
-    std::filesystem::rename(from, to, ec);
-    if (ec) {
-      return make_error(fmt::format("{} (corrupt) could not be moved aside to {}: {}",
-                                    from.string(), to.string(), ec.message()));
-    }
-  }
-  report.moved_aside = aside;
-
-  auto second = try_open(path, options.durability);
-  if (auto* db = std::get_if<std::unique_ptr<Db>>(&second)) {
-    return std::unique_ptr<BindingStore>(new BindingStore(path, std::move(*db),
-                                                          std::move(report)));
-  }
-  return make_error(std::get<OpenFailure>(second).message);
+  auto opened = open_recovering<Db>(path, wall_now, [&] { return try_open(path, options.durability); });
+  if (!opened) return opened.error();
+  auto [db, report] = std::move(opened).value();
+  return std::unique_ptr<BindingStore>(new BindingStore(path, std::move(db), std::move(report)));
 }
 
 Result<StoreLoadReport> BindingStore::load(int64_t wall_now) {
@@ -267,7 +130,7 @@ Result<StoreLoadReport> BindingStore::load(int64_t wall_now) {
     report.bindings.push_back(std::move(b));
   }
   sqlite3_reset(sel);
-  if (rc != SQLITE_DONE) return make_error(db_error(db_->db, path_, "reading bindings"));
+  if (rc != SQLITE_DONE) return make_error(sqlite_error(db_->db, path_, "reading bindings"));
 
   if (report.expired_dropped > 0) {
     sqlite3_stmt* del = db_->delete_expired.s;
@@ -275,7 +138,7 @@ Result<StoreLoadReport> BindingStore::load(int64_t wall_now) {
     sqlite3_bind_int64(del, 1, wall_now);
     rc = sqlite3_step(del);
     sqlite3_reset(del);
-    if (rc != SQLITE_DONE) return make_error(db_error(db_->db, path_, "deleting expired bindings"));
+    if (rc != SQLITE_DONE) return make_error(sqlite_error(db_->db, path_, "deleting expired bindings"));
   }
   return report;
 }
@@ -288,7 +151,7 @@ Status BindingStore::apply(std::span<const BindingChange> changes) {
     return rc;
   };
   if (step(db_->begin.s) != SQLITE_DONE) {
-    return make_error(db_error(db_->db, path_, "beginning a transaction"));
+    return make_error(sqlite_error(db_->db, path_, "beginning a transaction"));
   }
   for (const BindingChange& change : changes) {
     const Binding& b = change.binding();
@@ -313,13 +176,13 @@ Status BindingStore::apply(std::span<const BindingChange> changes) {
       sqlite3_bind_int(st, 11, b.q);
     }
     if (step(st) != SQLITE_DONE) {
-      auto error = make_error(db_error(db_->db, path_, "writing a binding"));
+      auto error = make_error(sqlite_error(db_->db, path_, "writing a binding"));
       step(db_->rollback.s);
       return error;
     }
   }
   if (step(db_->commit.s) != SQLITE_DONE) {
-    auto error = make_error(db_error(db_->db, path_, "committing"));
+    auto error = make_error(sqlite_error(db_->db, path_, "committing"));
     step(db_->rollback.s);
     return error;
   }

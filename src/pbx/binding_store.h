@@ -41,6 +41,7 @@
 
 #include "core/result.h"
 #include "pbx/bindings.h"
+#include "pbx/sqlite_state_db.h"  // StoreOpenReport
 
 namespace hapbx::pbx {
 
@@ -55,11 +56,6 @@ struct BindingStoreOptions {
   StoreDurability durability = StoreDurability::Full;
 };
 
-struct StoreOpenReport {
-  // Set when a corrupt file was moved aside: where it went and why (to log loudly).
-  std::optional<std::filesystem::path> moved_aside;
-  std::string corruption;
-};
 
 struct StoreLoadReport {
   std::vector<Binding> bindings;  // still valid at `wall_now`; expires_at NOT set (rebase them)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "pbx/dialplan_args.h"
 #include "sip/uri.h"
 
 namespace hapbx::pbx {
@@ -24,14 +25,9 @@ core::Duration seconds_arg(const std::vector<std::string>& args, size_t index,
 
 std::vector<std::string> split_list(std::string_view text, char separator) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t end = text.find(separator, start);
-    const auto part =
-        sip::trim(text.substr(start, end == std::string_view::npos ? text.npos : end - start));
-    if (!part.empty()) out.emplace_back(part);
-    if (end == std::string_view::npos) break;
-    start = end + 1;
+  for (const auto& item : split_application_args(text, separator, /*remove_quotes=*/false)) {
+    const auto trimmed = sip::trim(item);
+    if (!trimmed.empty()) out.emplace_back(trimmed);
   }
   return out;
 }

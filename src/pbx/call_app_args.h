@@ -14,7 +14,8 @@ namespace hapbx::pbx {
 // or longer than a week.
 core::Duration seconds_arg(const std::vector<std::string>& args, size_t index,
                            core::Duration fallback);
-// "SIP/201&SIP/202" -> {"SIP/201", "SIP/202"}; items trimmed, empty ones dropped.
+// "SIP/201&SIP/202" -> {"SIP/201", "SIP/202"}: dialplan_args.h's splitting (quotes, () and []
+// protect separators), items trimmed, empty ones dropped.
 std::vector<std::string> split_list(std::string_view text, char separator);
 
 }  // namespace hapbx::pbx

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "pbx/cdr_csv.h"
+#include "pbx/sqlite_state_db.h"
 
 namespace hapbx::pbx {
 
@@ -41,158 +42,35 @@ constexpr const char* kInsertSql =
     "uniqueid, userfield) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
     "?15, ?16, ?17, ?18, ?19)";
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt() = default;
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-bool is_corruption(int code) {
-  const int primary = code & 0xff;
-  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
-}
-
-std::string utc_stamp(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 struct CdrStore::Db {
   sqlite3* db = nullptr;
-  Stmt begin, commit, rollback, insert;
+  SqliteStatement begin, commit, rollback, insert;
   ~Db() {
-    for (Stmt* st : {&begin, &commit, &rollback, &insert}) {
-      sqlite3_finalize(st->s);
-      st->s = nullptr;
-    }
+    for (SqliteStatement* st : {&begin, &commit, &rollback, &insert}) st->finalize();
     sqlite3_close(db);
   }
 };
 
 namespace {
 
-struct OpenFailure {
-  bool corrupt = false;
-  std::string message;
-};
-
-std::string db_error(sqlite3* db, const fs::path& path, std::string_view doing) {
-  return fmt::format("{}: {}: {}", path.string(), doing, db ? sqlite3_errmsg(db) : "out of memory");
-}
-
-OpenFailure failure(sqlite3* db, int code, const fs::path& path, std::string_view doing) {
-  return OpenFailure{is_corruption(code), db_error(db, path, doing)};
-}
-
-std::optional<OpenFailure> exec(sqlite3* db, const fs::path& path, const char* sql) {
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return failure(db, rc, path, sql);
-  return std::nullopt;
-}
-
-std::optional<OpenFailure> prepare(sqlite3* db, const fs::path& path, Stmt& st, const char* sql) {
-  const int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st.s, nullptr);
-  if (rc != SQLITE_OK) return failure(db, rc, path, "preparing statements");
-  return std::nullopt;
-}
-
-std::variant<std::unique_ptr<CdrStore::Db>, OpenFailure> try_open(const fs::path& path) {
+std::variant<std::unique_ptr<CdrStore::Db>, SqliteOpenFailure> try_open(const fs::path& path) {
   auto db = std::make_unique<CdrStore::Db>();
-  int rc = sqlite3_open_v2(path.c_str(), &db->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) return failure(db->db, rc, path, "cannot open");
-  sqlite3_extended_result_codes(db->db, 1);
   // A report (`sqlite3 cdr.db 'SELECT ...'`) may hold a read lock for a moment.
-  sqlite3_busy_timeout(db->db, 2000);
-
-  // The first statement that reads the header: a file that is not a database fails here.
-  if (auto f = exec(db->db, path, "PRAGMA journal_mode=WAL")) return *f;
-  if (auto f = exec(db->db, path, "PRAGMA synchronous=FULL")) return *f;
-  {
-    Stmt check;
-    if (auto f = prepare(db->db, path, check, "PRAGMA quick_check")) return *f;
-    rc = sqlite3_step(check.s);
-    if (rc != SQLITE_ROW) return failure(db->db, rc, path, "integrity check");
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(check.s, 0));
-    const std::string verdict = text ? text : "";
-    if (verdict != "ok") {
-      return OpenFailure{true, fmt::format("{}: integrity check failed: {}", path.string(),
-                                           verdict)};
-    }
-  }
-  int version = 0;
-  {
-    Stmt v;
-    if (auto f = prepare(db->db, path, v, "PRAGMA user_version")) return *f;
-    if (sqlite3_step(v.s) == SQLITE_ROW) version = sqlite3_column_int(v.s, 0);
-  }
-  if (version > kSchemaVersion) {
-    return OpenFailure{false, fmt::format("{}: written by a newer pbxd (schema version {}, this "
-                                          "one knows {}): upgrade pbxd or move the file away",
-                                          path.string(), version, kSchemaVersion)};
-  }
-  if (auto f = exec(db->db, path, kCreateSql)) {
-    // A `cdr` table of another shape (its columns are not ours) fails the index creation.
-    f->corrupt = f->corrupt || (sqlite3_errcode(db->db) & 0xff) == SQLITE_ERROR;
+  const SqliteSchema schema{kSchemaVersion, kCreateSql, true, 2000};
+  if (auto f = sqlite_open_checked(path, db->db, schema)) return *f;
+  if (auto f = sqlite_prepare_all(db->db, path,
+                                  {{db->begin, "BEGIN IMMEDIATE"},
+                                   {db->commit, "COMMIT"},
+                                   {db->rollback, "ROLLBACK"},
+                                   {db->insert, kInsertSql}})) {
     return *f;
-  }
-  if (version == 0) {
-    if (auto f = exec(db->db, path, "PRAGMA user_version=1")) return *f;
-  }
-  struct {
-    Stmt& st;
-    const char* sql;
-  } statements[] = {
-      {db->begin, "BEGIN IMMEDIATE"},
-      {db->commit, "COMMIT"},
-      {db->rollback, "ROLLBACK"},
-      {db->insert, kInsertSql},
-  };
-  for (auto& [st, sql] : statements) {
-    if (auto f = prepare(db->db, path, st, sql)) {
-      // A `cdr` table of another shape (missing columns) cannot take our rows.
-      f->corrupt = f->corrupt || (sqlite3_errcode(db->db) & 0xff) == SQLITE_ERROR;
-      return *f;
-    }
   }
   return db;
 }
 
-// Moves `path` and its -wal/-shm aside as `<path>.corrupt-<stamp>[-n]`; returns the new name.
-Result<fs::path> move_aside(const fs::path& path, std::chrono::system_clock::time_point wall_now) {
-  std::error_code ec;
-  fs::path aside = path;
-  aside += ".corrupt-" + utc_stamp(wall_now);
-  for (int n = 1; fs::exists(aside, ec); ++n) {
-    aside = path;
-    aside += fmt::format(".corrupt-{}-{}", utc_stamp(wall_now), n);
-  }
-  // The -wal goes too: a stale WAL beside a fresh database must never be replayed into it.
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::path from = path;
-    from += suffix;
-    if (!fs::exists(from, ec)) continue;
-    fs::path to = aside;
-    to += suffix;
-    fs::rename(from, to, ec);
-    if (ec) {
-      return make_error(fmt::format("{} (corrupt) could not be moved aside to {}: {}",
-                                    from.string(), to.string(), ec.message()));
-    }
-  }
-  return aside;
-}
-
-void bind(sqlite3_stmt* st, int index, std::string_view text) {
+void bind_text(sqlite3_stmt* st, int index, std::string_view text) {
   sqlite3_bind_text(st, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
@@ -226,24 +104,11 @@ Result<std::unique_ptr<CdrStore>> CdrStore::open(const fs::path& state_dir,
     }
   }
   const fs::path path = state_dir / kCdrDbName;
-  auto first = try_open(path);
-  if (auto* db = std::get_if<std::unique_ptr<Db>>(&first)) {
-    return std::unique_ptr<CdrStore>(new CdrStore(path, csv_dir, settings, std::move(*db), {}));
-  }
-  const OpenFailure bad = std::get<OpenFailure>(first);
-  if (!bad.corrupt) return make_error(bad.message);
-
-  CdrStoreOpenReport report;
-  report.corruption = bad.message;
-  auto aside = move_aside(path, wall_now);
-  if (!aside.ok()) return aside.error();
-  report.moved_aside = aside.value();
-  auto second = try_open(path);
-  if (auto* db = std::get_if<std::unique_ptr<Db>>(&second)) {
-    return std::unique_ptr<CdrStore>(
-        new CdrStore(path, csv_dir, settings, std::move(*db), std::move(report)));
-  }
-  return make_error(std::get<OpenFailure>(second).message);
+  auto opened = open_recovering<Db>(path, wall_now, [&] { return try_open(path); });
+  if (!opened) return opened.error();
+  auto [db, report] = std::move(opened).value();
+  return std::unique_ptr<CdrStore>(
+      new CdrStore(path, csv_dir, settings, std::move(db), std::move(report)));
 }
 
 Status CdrStore::write_db(std::span<const CdrRecord> records) {
@@ -253,40 +118,40 @@ Status CdrStore::write_db(std::span<const CdrRecord> records) {
     return rc;
   };
   if (step(db_->begin.s) != SQLITE_DONE) {
-    return make_error(db_error(db_->db, db_path_, "beginning a transaction"));
+    return make_error(sqlite_error(db_->db, db_path_, "beginning a transaction"));
   }
   sqlite3_stmt* st = db_->insert.s;
   const bool gmt = settings_.db_use_gmt;
   for (const CdrRecord& r : records) {
     sqlite3_clear_bindings(st);
     const std::string start = format_cdr_time(r.start, gmt);
-    bind(st, 1, start);
-    bind(st, 2, r.clid);
-    bind(st, 3, r.src);
-    bind(st, 4, r.dst);
-    bind(st, 5, r.dcontext);
-    bind(st, 6, r.channel);
-    bind(st, 7, r.dstchannel);
-    bind(st, 8, r.lastapp);
-    bind(st, 9, r.lastdata);
-    bind(st, 10, start);
-    bind(st, 11, r.answer ? format_cdr_time(*r.answer, gmt) : std::string());
-    bind(st, 12, format_cdr_time(r.end, gmt));
+    bind_text(st, 1, start);
+    bind_text(st, 2, r.clid);
+    bind_text(st, 3, r.src);
+    bind_text(st, 4, r.dst);
+    bind_text(st, 5, r.dcontext);
+    bind_text(st, 6, r.channel);
+    bind_text(st, 7, r.dstchannel);
+    bind_text(st, 8, r.lastapp);
+    bind_text(st, 9, r.lastdata);
+    bind_text(st, 10, start);
+    bind_text(st, 11, r.answer ? format_cdr_time(*r.answer, gmt) : std::string());
+    bind_text(st, 12, format_cdr_time(r.end, gmt));
     sqlite3_bind_int64(st, 13, r.duration);
     sqlite3_bind_int64(st, 14, r.billsec);
-    bind(st, 15, to_string(r.disposition));
-    bind(st, 16, r.amaflags);
-    bind(st, 17, r.accountcode);
-    bind(st, 18, r.uniqueid);
-    bind(st, 19, r.userfield);
+    bind_text(st, 15, to_string(r.disposition));
+    bind_text(st, 16, r.amaflags);
+    bind_text(st, 17, r.accountcode);
+    bind_text(st, 18, r.uniqueid);
+    bind_text(st, 19, r.userfield);
     if (step(st) != SQLITE_DONE) {
-      auto error = make_error(db_error(db_->db, db_path_, "writing a CDR"));
+      auto error = make_error(sqlite_error(db_->db, db_path_, "writing a CDR"));
       step(db_->rollback.s);
       return error;
     }
   }
   if (step(db_->commit.s) != SQLITE_DONE) {
-    auto error = make_error(db_error(db_->db, db_path_, "committing CDRs"));
+    auto error = make_error(sqlite_error(db_->db, db_path_, "committing CDRs"));
     step(db_->rollback.s);
     return error;
   }

@@ -37,15 +37,14 @@
 #include "core/result.h"
 #include "pbx/cdr.h"
 #include "pbx/cdr_config.h"
+#include "pbx/sqlite_state_db.h"
 
 namespace hapbx::pbx {
 
 inline constexpr const char* kCdrDbName = "cdr.db";
 
-struct CdrStoreOpenReport {
-  std::optional<std::filesystem::path> moved_aside;  // where a corrupt cdr.db went
-  std::string corruption;                            // why it was judged corrupt
-};
+// Where a corrupt cdr.db went and why it was judged corrupt.
+using CdrStoreOpenReport = StoreOpenReport;
 
 struct CdrBatchResult {
   size_t records = 0;

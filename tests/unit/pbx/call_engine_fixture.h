@@ -165,6 +165,13 @@ class FakeCallEnvironment final : public CallEnvironment {
     for (const auto* r : responses_to(transaction)) out.push_back(r->status);
     return out;
   }
+  // Whether some stream was pointed at this RTP port (set_stream_remote).
+  bool has_remote_rtp_port(uint16_t port) const {
+    for (const auto& [stream, remote] : remotes) {
+      if (std::get<1>(remote) == port) return true;
+    }
+    return false;
+  }
   const SentResponse* last_response_to(sip::TransactionId transaction) const {
     auto all = responses_to(transaction);
     return all.empty() ? nullptr : all.back();

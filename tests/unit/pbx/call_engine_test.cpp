@@ -109,16 +109,10 @@ TEST_F(CallEngineTest, InviteWithoutSdpIsALateOffer) {
   EXPECT_NE(ours->media[0].port, 50000) << "the caller must be offered the relay";
 
   learn_tag(c);
-  auto caller_remote_is = [&](uint16_t port) {
-    for (const auto& [stream, remote] : env_.remotes) {
-      if (std::get<1>(remote) == port) return true;
-    }
-    return false;
-  };
-  EXPECT_FALSE(caller_remote_is(40100));
+  EXPECT_FALSE(env_.has_remote_rtp_port(40100));
   engine_->on_ack(parse(c.in_dialog_with_cseq("ACK", 1, phone_sdp(kPhone201.address, 40100))),
                   now());
-  EXPECT_TRUE(caller_remote_is(40100)) << "the ACK's answer must reach the relay";
+  EXPECT_TRUE(env_.has_remote_rtp_port(40100)) << "the ACK's answer must reach the relay";
   EXPECT_EQ(engine_->active_calls(), 1u);
 }
 
@@ -985,16 +979,10 @@ TEST_F(CallEngineTest, OfferlessReinviteIsAnsweredHereAndTheAckAnswers) {
   ASSERT_EQ(env_.statuses_to(reinvite), std::vector<int>{200});
   auto offer = sip::parse_sdp(env_.last_response_to(reinvite)->message().body());
   ASSERT_TRUE(offer.ok()) << "the 200 must carry our offer";
-  auto remote_port_is = [&](uint16_t port) {
-    for (const auto& [stream, remote] : env_.remotes) {
-      if (std::get<1>(remote) == port) return true;
-    }
-    return false;
-  };
-  EXPECT_FALSE(remote_port_is(40500));
+  EXPECT_FALSE(env_.has_remote_rtp_port(40500));
   engine_->on_ack(parse(c.in_dialog_with_cseq("ACK", c.cseq, phone_sdp(kPhone201.address, 40500))),
                   now());
-  EXPECT_TRUE(remote_port_is(40500)) << "the answer in the ACK must reach the relay";
+  EXPECT_TRUE(env_.has_remote_rtp_port(40500)) << "the answer in the ACK must reach the relay";
   // No more 200 retransmissions once ACKed.
   const size_t sent = env_.responses_to(reinvite).size();
   advance(std::chrono::seconds(5));

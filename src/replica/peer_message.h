@@ -1,0 +1,158 @@
+// The messages two replicad nodes exchange over their TCP link, and their wire format.
+//
+// Framing: every message is a 16-byte header followed by a body:
+//   magic u32 "HRPL" | version u16 | type u16 | body length u32 | reserved u32 (0)
+// All integers big-endian. Strings and byte fields are a u32 length then the bytes; limits are
+// checked before anything is allocated (body <= kMaxBody, strings <= 256, digests <= 64).
+// A data block (Data, ResyncData) carries at most kMaxPayload bytes.
+//
+// The stream is hostile until the handshake has authenticated the peer, and still bounded after:
+// decode never trusts a length, never crashes, and answers an error naming the field.
+//
+// Order of a connection (both sides run the same steps):
+//   Hello (version, resource, node names, challenge)   -> AuthResponse (HMAC of the peer's
+//   challenge with the shared secret)  -> Params (sizes, generation ids, flags, role, disk state)
+//   -> BitmapChunk... (only when a bitmap-based resync follows) -> replication traffic.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "replica/generation_uuids.h"
+#include "replica/replica_types.h"
+
+namespace hapbx::replica {
+
+inline constexpr std::uint32_t kWireMagic = 0x4852504C;  // "HRPL"
+inline constexpr std::uint16_t kWireVersion = 1;
+inline constexpr std::size_t kHeaderSize = 16;
+inline constexpr std::size_t kMaxPayload = 1u << 20;          // one block request: 1 MiB
+inline constexpr std::size_t kMaxBody = kMaxPayload + 4096;   // payload + fields
+
+// Block data shared between the local write and the send, without a copy.
+using Payload = std::shared_ptr<const std::vector<std::uint8_t>>;
+using Bytes = std::vector<std::uint8_t>;
+
+struct Hello {
+  std::uint16_t version_min = kWireVersion;
+  std::uint16_t version_max = kWireVersion;
+  std::string resource;
+  std::string node;        // the sender's `on` name
+  Bytes challenge;         // 32 random bytes (empty when no cram-hmac-alg)
+};
+
+struct AuthResponse {
+  Bytes response;          // HMAC(shared-secret, peer's challenge || receiver's node name)
+};
+
+struct Params {
+  Protocol protocol = Protocol::C;
+  std::uint64_t data_size = 0;         // usable bytes of the sender's data area
+  std::uint64_t last_agreed_size = 0;  // the size both agreed on last time (0 = never)
+  SyncView view;                       // generation ids, flags, role, bitmap weight, ...
+  DiskState disk = DiskState::Diskless;
+  std::string csums_alg;
+  std::string verify_alg;
+  std::string integrity_alg;
+  std::uint64_t boot_id = 0;           // random per daemon start: tells a restarted peer
+};
+
+// One piece of the sender's bitmap, run-length encoded (see bitmap.h encode_runs).
+struct BitmapChunk {
+  std::uint64_t first_block = 0;
+  Bytes runs;
+  bool last = false;
+};
+
+// A connected peer changed role or disk state (promote, demote, detach, sync end).
+struct StateUpdate {
+  Role role = Role::Secondary;
+  DiskState disk = DiskState::UpToDate;
+};
+
+struct UuidUpdate {
+  GenerationUuids uuids;
+};
+
+// A mirrored application write. `seq` numbers writes in order on this connection.
+struct Data {
+  std::uint64_t seq = 0;
+  std::uint64_t offset = 0;
+  Payload data;
+  Bytes digest;            // data-integrity-alg digest of data (empty when off)
+};
+
+// A mirrored discard / write-zeroes: the range reads as zeroes afterwards, on both sides.
+struct Zero {
+  std::uint64_t seq = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct RecvAck { std::uint64_t seq = 0; };   // protocol B: in the peer's memory
+struct WriteAck { std::uint64_t seq = 0; };  // protocol C: on the peer's disk
+struct NegAck { std::uint64_t seq = 0; };    // the peer failed to write it: out of sync
+
+// Flush everything before this point to stable storage; the answer carries the same id.
+struct Flush { std::uint64_t id = 0; };
+struct FlushAck { std::uint64_t id = 0; };
+
+// Resync, driven by the SyncTarget.
+struct ResyncRequest { std::uint64_t offset = 0; std::uint64_t length = 0; };
+// csums-alg: the target's digest of its own copy; the source answers InSync when it matches.
+struct CsumRequest { std::uint64_t offset = 0; std::uint64_t length = 0; Bytes digest; };
+struct ResyncData { std::uint64_t offset = 0; Payload data; Bytes digest; };
+struct ResyncInSync { std::uint64_t offset = 0; std::uint64_t length = 0; };
+// The target has written (or found in sync) this range: the source may clear its bits.
+struct ResyncAck { std::uint64_t offset = 0; std::uint64_t length = 0; };
+struct ResyncDone { GenerationUuids uuids; };  // target -> source: nothing left out of sync
+
+// Online verify, driven by the VerifyS side.
+struct VerifyRequest { std::uint64_t offset = 0; std::uint64_t length = 0; };
+struct VerifyReply { std::uint64_t offset = 0; std::uint64_t length = 0; Bytes digest; };
+struct VerifyDone {};
+struct OutOfSync { std::uint64_t offset = 0; std::uint64_t length = 0; };
+
+struct Ping {};
+struct PingAck {};
+
+// A clean goodbye with the reason, so the peer logs it instead of guessing.
+struct Goodbye { std::string reason; };
+
+using PeerMessage =
+    std::variant<Hello, AuthResponse, Params, BitmapChunk, StateUpdate, UuidUpdate, Data, Zero,
+                 RecvAck, WriteAck, NegAck, Flush, FlushAck, ResyncRequest, CsumRequest,
+                 ResyncData, ResyncInSync, ResyncAck, ResyncDone, VerifyRequest, VerifyReply,
+                 VerifyDone, OutOfSync, Ping, PingAck, Goodbye>;
+
+std::string_view message_name(const PeerMessage& m);
+
+// Appends the framed message to `out`.
+void encode_message(const PeerMessage& m, Bytes& out);
+
+// Incremental decoding of a byte stream: feed what the socket read, take whole messages.
+class MessageDecoder {
+ public:
+  // Appends bytes. Bounded: the decoder never holds more than one header + kMaxBody.
+  void feed(std::span<const std::uint8_t> bytes);
+  // The next whole message; nullopt when more bytes are needed; an Error (bad magic, version,
+  // type, length, field) poisons the stream: the caller closes the connection.
+  std::optional<Result<PeerMessage>> next();
+  std::size_t buffered() const { return buffer_.size() - consumed_; }
+
+ private:
+  Bytes buffer_;
+  std::size_t consumed_ = 0;
+  bool failed_ = false;
+};
+
+// One frame (header + body) to message, for tests and the fuzzer.
+Result<PeerMessage> decode_frame(std::span<const std::uint8_t> frame);
+
+}  // namespace hapbx::replica

@@ -59,6 +59,7 @@ struct ScopeDraft {
   std::map<std::string, Where> seen;  // options given in this scope, for "given twice"
   HostDraft defaults;
   std::vector<HostDraft> hosts;
+  bool bad_host = false;  // an `on` header was refused: do not also count the sections
 };
 
 class Interpreter {
@@ -601,11 +602,13 @@ class Interpreter {
   void apply_host(ScopeDraft& d, const Statement& s) {
     if (s.words.size() != 2) {
       fail(s, "'on' takes one host name: on asterisk1 { ... }");
+      d.bad_host = true;
       return;
     }
     const std::string& name = s.words[1].text;
     if (!config_values::valid_host_name(name)) {
       fail(s, "host name '" + shown(name) + "' is not valid (letters, digits, '_', '-', '.')");
+      d.bad_host = true;
       return;
     }
     if (d.hosts.size() >= 16) {
@@ -767,7 +770,7 @@ class Interpreter {
   void finish_resource(ScopeDraft& d, const Statement& s) {
     const std::size_t errors_before = errors_.size();
     ResourceConfig& c = d.cfg;
-    if (d.hosts.size() != 2) {
+    if (d.hosts.size() != 2 && !d.bad_host) {
       fail(s, "resource " + c.name + " has " + std::to_string(d.hosts.size()) +
                   " 'on' section" + (d.hosts.size() == 1 ? "" : "s") +
                   "; exactly two are needed, one per node (on asterisk1 { ... } on asterisk2 "

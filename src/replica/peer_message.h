@@ -156,8 +156,9 @@ class MessageDecoder {
   // Appends bytes. Bounded: once next() has returned nullopt, the decoder holds less than one
   // header + kMaxBody (an incomplete message), so with reads of at most N bytes between drains
   // it never holds more than that + N. A header is checked (magic, version, type, reserved and
-  // the body length against the most that type can hold) as soon as its 16 bytes are in,
-  // before any of the body is waited for. A poisoned decoder drops what it is fed.
+  // the body length against kMaxBody and against the most that type's fields can hold + 4 KiB)
+  // as soon as its 16 bytes are in, before any of the body is waited for. A poisoned decoder
+  // drops what it is fed.
   void feed(std::span<const std::uint8_t> bytes);
   // The next whole message; nullopt when more bytes are needed; an Error (bad magic, version,
   // type, length, field) poisons the stream: the caller closes the connection. Once poisoned,

@@ -286,6 +286,11 @@ TEST_F(MetadataStoreMem, WritesAreCheckedAgainstTheLayout) {
   sb = store.superblock();
   sb.resource = "r1";
   EXPECT_FALSE(store.write_superblock(sb).ok());
+  sb = store.superblock();
+  sb.bitmap_bits = sb.data_size;  // more bits than blocks: open() would refuse it
+  Status implausible = store.write_superblock(sb);
+  ASSERT_FALSE(implausible.ok());
+  EXPECT_NE(implausible.error().message.find("refusing to write"), std::string::npos);
   EXPECT_FALSE(store.write_bitmap_pages(Bitmap(10), std::vector<std::uint64_t>{0}).ok());
   const std::uint64_t beyond[] = {8};
   EXPECT_FALSE(store.write_bitmap_pages(store.bitmap(), beyond).ok());

@@ -468,3 +468,44 @@ TEST_F(DeviceStackTest, ReplacesAStaleLoopSymlinkAndTheDestructorTearsDown) {
 
 }  // namespace
 }  // namespace hapbx::replica
+
+namespace hapbx::replica {
+namespace {
+
+// Not a test: the ceiling of the edge (loop -> FUSE -> memory handler). Run by hand with
+//   unit_replica --gtest_also_run_disabled_tests --gtest_filter='DeviceStackBench.*'
+TEST(DeviceStackBench, DISABLED_SequentialDirectWriteThroughput) {
+  if (auto why = unavailable(); !why.empty()) GTEST_SKIP() << why;
+  if (run_shell("command -v fio >/dev/null") != 0) GTEST_SKIP() << "needs fio";
+  hapbx::testing::TempDir dir("device-bench");
+  MemoryDisk disk(1u << 30);
+  DeviceStackOptions o;
+  o.runtime_dir = dir.str() + "/run";
+  o.resource = "r0";
+  o.size_bytes = 1u << 30;
+  o.handler = &disk;
+  o.device_path = dir.str() + "/dev/r0";
+  auto r = DeviceStack::up(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::unique_ptr<DeviceStack> stack = std::move(r).value();
+  DeviceStack* s = stack.get();
+  disk.set_completer(
+      [s](std::uint64_t id, int e, std::span<const std::uint8_t> d) { s->complete(id, e, d); });
+  for (const char* depth : {"1", "16"}) {
+    for (const std::string& target : {o.device_path, stack->fuse_file_path()}) {
+      const std::string cmd = "fio --name=seq --filename=" + target +
+                              " --rw=write --bs=1M --direct=1 --ioengine=libaio --iodepth=" +
+                              depth + " --size=1G --loops=2 --output-format=terse --terse-version=3"
+                              " | awk -F';' '{printf \"" + target + " iodepth " + depth +
+                              ": %.0f MiB/s\\n\", $48/1024}'";
+      EXPECT_EQ(run_shell(cmd), 0);
+    }
+  }
+  std::printf("max write request seen by the handler: %llu bytes\n",
+              static_cast<unsigned long long>(disk.max_write_length.load()));
+  EXPECT_TRUE(stack->down().ok());
+  disk.stop();
+}
+
+}  // namespace
+}  // namespace hapbx::replica

@@ -280,21 +280,19 @@ Status ReplicaEngine::start_verify(TimePoint now) {
 
 void ReplicaEngine::tick(TimePoint now) {
   if (link_up_) {
-    if (!params_seen_ && now >= handshake_deadline_) {
-      lose_connection("the peer did not complete the handshake in time", false, now);
+    const bool starting = cstate_ == ConnectionState::StartingSyncS || cstate_ == ConnectionState::StartingSyncT;
+    if ((!params_seen_ || starting) && now >= handshake_deadline_) {
+      lose_connection(starting ? "the peer did not send its bitmap in time"
+                               : "the peer did not complete the handshake in time", false, now);
+      return;
+    }
+    if (auto oldest = oldest_peer_wait(); oldest && now - *oldest >= config_.ack_timeout) {
+      lose_connection("the peer did not answer a request in time", false, now);
       return;
     }
     if (ping_outstanding_ && now - ping_sent_at_ >= config_.ping_timeout) {
       lose_connection("PingAck did not arrive in time", false, now);
       return;
-    }
-    if (!unacked_since_.empty()) {
-      TimePoint oldest = TimePoint::max();
-      for (const auto& [seq, at] : unacked_since_) oldest = std::min(oldest, at);
-      if (now - oldest >= config_.ack_timeout) {
-        lose_connection("the peer did not acknowledge a write in time", false, now);
-        return;
-      }
     }
     if (!ping_outstanding_ && now - last_received_ >= config_.ping_int) {
       send(Ping{});
@@ -318,13 +316,11 @@ std::optional<TimePoint> ReplicaEngine::next_timer() const {
     if (!at || t < *at) at = t;
   };
   if (link_up_) {
-    if (!params_seen_) consider(handshake_deadline_);
+    if (!params_seen_ || cstate_ == ConnectionState::StartingSyncS || cstate_ == ConnectionState::StartingSyncT)
+      consider(handshake_deadline_);
     if (ping_outstanding_) consider(ping_sent_at_ + config_.ping_timeout);
     else consider(last_received_ + config_.ping_int);
-    for (const auto& [seq, since] : unacked_since_) {
-      consider(since + config_.ack_timeout);
-      break;  // the map is in send order: the first is the oldest
-    }
+    if (auto oldest = oldest_peer_wait()) consider(*oldest + config_.ack_timeout);
   }
   if (cstate_ == ConnectionState::SyncTarget || cstate_ == ConnectionState::VerifyS) {
     const double missing = static_cast<double>(config_.resync_chunk) - tokens_;
@@ -336,6 +332,22 @@ std::optional<TimePoint> ReplicaEngine::next_timer() const {
   if (cstate_ == ConnectionState::SyncTarget || cstate_ == ConnectionState::SyncSource)
     consider(last_bitmap_persist_ + std::chrono::seconds(1));
   return at;
+}
+
+// The oldest thing this side waits for from the peer: an ack of a write or flush, an answer to
+// a resync or verify request. A peer that sits on one longer than `timeout` is treated as gone.
+std::optional<TimePoint> ReplicaEngine::oldest_peer_wait() const {
+  std::optional<TimePoint> oldest;
+  auto consider = [&](TimePoint t) {
+    if (!oldest || t < *oldest) oldest = t;
+  };
+  if (!unacked_since_.empty()) consider(unacked_since_.begin()->second);  // in send order
+  for (const auto& [id, f] : flushes_)
+    if (!f.peer_done) consider(f.sent);
+  for (const auto& [offset, at] : resync_asked_at_) consider(at);
+  for (const auto& [offset, slot] : verify_inflight_)
+    if (!slot.have_theirs) consider(slot.asked);
+  return oldest;
 }
 
 EngineStatus ReplicaEngine::status(TimePoint) const {

@@ -226,6 +226,7 @@ class ReplicaEngine {
   };
   struct PendingFlush {
     std::uint64_t request_id = 0;
+    TimePoint sent{};  // when the peer was asked (ack timeout)
     bool local_done = false, peer_done = false;
     int error = 0;
   };
@@ -306,6 +307,7 @@ class ReplicaEngine {
   void verify_compare(std::uint64_t offset, TimePoint now);
   void finish_verify(TimePoint now);
   void refill_tokens(TimePoint now);
+  std::optional<TimePoint> oldest_peer_wait() const;
   void on_io_for_resync(const IoPurpose& p, int error, Payload data, TimePoint now);
 
   EngineConfig config_;
@@ -333,6 +335,8 @@ class ReplicaEngine {
   TimePoint last_received_{}, ping_sent_at_{};
   bool ping_outstanding_ = false;
   std::uint64_t write_seq_ = 0;       // Primary: numbering of Data/Zero on this connection
+  std::uint64_t peer_write_seq_ = 0;  // Secondary: the last Data/Zero seq applied (gaps/duplicates
+                                      // mean a broken stream: the connection is dropped)
   std::uint64_t boot_id_ = 0;
   // Bitmap exchange.
   bool bitmap_sent_ = false, bitmap_received_ = false, exchange_as_source_ = false;
@@ -351,6 +355,7 @@ class ReplicaEngine {
   ResyncProgress resync_;
   std::uint64_t resync_cursor_ = 0;  // next block to consider
   std::map<std::uint64_t, std::uint64_t> resync_inflight_;
+  std::map<std::uint64_t, TimePoint> resync_asked_at_;  // offset -> when requested (timeout)
   std::uint64_t resync_inflight_bytes_ = 0;
   // Source: resync reads in flight (offset -> length); application writes to these ranges
   // wait, so the resync data sent never overtakes a newer write on the link.
@@ -365,7 +370,12 @@ class ReplicaEngine {
 
   // Verify.
   std::uint64_t verify_cursor_ = 0, verify_total_ = 0, verify_done_ = 0;
-  struct VerifySlot { Bytes mine, theirs; bool have_mine = false, have_theirs = false; std::uint64_t length = 0; };
+  struct VerifySlot {
+    Bytes mine, theirs;
+    bool have_mine = false, have_theirs = false;
+    std::uint64_t length = 0;
+    TimePoint asked{};
+  };
   std::map<std::uint64_t, VerifySlot> verify_inflight_;
   std::uint64_t verify_inflight_bytes_ = 0;
   std::uint64_t verify_found_ = 0;

@@ -49,13 +49,14 @@ void ReplicaEngine::app_read(DeviceRequest&& r, TimePoint) {
   emit(action::LocalIo{Kind::Read, tag, r.offset, r.length, nullptr});
 }
 
-void ReplicaEngine::app_flush(DeviceRequest&& r, TimePoint) {
+void ReplicaEngine::app_flush(DeviceRequest&& r, TimePoint now) {
   ++counters_.app_flushes;
   PendingFlush f;
   f.request_id = r.id;
   f.peer_done = true;
   if (replicating() && peer_disk_ != DiskState::Diskless) {
     send(Flush{r.id});
+    f.sent = now;
     f.peer_done = config_.protocol == Protocol::A;
   }
   flushes_[r.id] = f;
@@ -233,6 +234,9 @@ void ReplicaEngine::on_peer_data(Data&& m, TimePoint now) {
   if (role_ == Role::Primary) return protocol_error("Data sent to a Primary", now);
   if (!m.data || !range_ok(m.offset, m.data->size(), data_size_) || m.data->empty())
     return protocol_error(fmt::format("Data seq {} outside the disk", m.seq), now);
+  if (m.seq != peer_write_seq_ + 1)
+    return protocol_error(fmt::format("write seq {} after {}", m.seq, peer_write_seq_), now);
+  peer_write_seq_ = m.seq;
   if (!config_.integrity_alg.empty()) {
     const Bytes d = integrity_digest(config_.integrity_alg, m.data);
     if (!constant_time_equal(d, m.digest)) {
@@ -252,6 +256,9 @@ void ReplicaEngine::on_peer_data(Data&& m, TimePoint now) {
 void ReplicaEngine::on_peer_zero(const Zero& m, TimePoint now) {
   if (role_ == Role::Primary) return protocol_error("Zero sent to a Primary", now);
   if (!range_ok(m.offset, m.length, data_size_)) return protocol_error("Zero outside the disk", now);
+  if (m.seq != peer_write_seq_ + 1)
+    return protocol_error(fmt::format("write seq {} after {}", m.seq, peer_write_seq_), now);
+  peer_write_seq_ = m.seq;
   if (config_.protocol == Protocol::B) send(RecvAck{m.seq});
   const std::uint64_t tag = next_tag();
   io_[tag] = IoPurpose{IoPurpose::Kind::PeerWrite, m.seq, m.offset, m.length, connection_id_, {}};

@@ -32,6 +32,7 @@ void ReplicaEngine::transport_up(TimePoint now) {
   last_received_ = now;
   handshake_deadline_ = now + std::max<Duration>(config_.connect_int, std::chrono::seconds(5));
   write_seq_ = 0;
+  peer_write_seq_ = 0;
   my_challenge_.clear();
   if (!config_.auth_alg.empty()) {
     while (my_challenge_.size() < kChallengeBytes) {
@@ -67,6 +68,7 @@ void ReplicaEngine::lose_connection(std::string why, bool standalone, TimePoint 
   emit(action::CloseConnection{why});
   fail_peer_part_of_pending(now);
   resync_inflight_.clear();
+  resync_asked_at_.clear();
   resync_inflight_bytes_ = 0;
   verify_inflight_.clear();
   verify_inflight_bytes_ = 0;
@@ -232,7 +234,6 @@ void ReplicaEngine::on_params(const Params& m, TimePoint now) {
 }
 
 void ReplicaEngine::start_bitmap_exchange(bool as_source, bool full, TimePoint now) {
-  (void)now;
   exchange_as_source_ = as_source;
   discard_my_data_ = false;
   if (full) disk_.bitmap.set_all();
@@ -242,6 +243,7 @@ void ReplicaEngine::start_bitmap_exchange(bool as_source, bool full, TimePoint n
     persist_superblock();
   }
   peer_bitmap_ = Bitmap(peer_params_.data_size / kBlockSize);
+  handshake_deadline_ = now + std::max<Duration>(config_.connect_int, std::chrono::seconds(5));
   bitmap_rx_next_ = 0;
   bitmap_received_ = false;
   set_connection(as_source ? ConnectionState::StartingSyncS : ConnectionState::StartingSyncT,

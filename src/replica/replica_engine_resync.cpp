@@ -43,6 +43,7 @@ void ReplicaEngine::resync_pump(TimePoint now) {
     resync_cursor_ = *next + run;
     tokens_ -= static_cast<double>(length);
     resync_inflight_[offset] = length;
+    resync_asked_at_[offset] = now;
     resync_inflight_bytes_ += length;
     if (!config_.csums_alg.empty()) {
       const std::uint64_t tag = next_tag();
@@ -157,6 +158,7 @@ void ReplicaEngine::on_resync_in_sync(const ResyncInSync& m, TimePoint now) {
     return protocol_error(fmt::format("ResyncInSync at {} that was not requested", m.offset), now);
   disk_.bitmap.clear_range(m.offset, m.length);
   resync_inflight_bytes_ -= it->second;
+  resync_asked_at_.erase(m.offset);
   resync_inflight_.erase(it);
   resync_.done_bytes += m.length;
   resync_.skipped_bytes += m.length;
@@ -209,6 +211,7 @@ void ReplicaEngine::on_io_for_resync(const IoPurpose& p, int error, Payload data
       auto it = resync_inflight_.find(p.offset);
       if (it != resync_inflight_.end()) {
         resync_inflight_bytes_ -= it->second;
+        resync_asked_at_.erase(p.offset);
         resync_inflight_.erase(it);
       }
       if (error) return;  // the disk is failed now; the bits stay
@@ -247,6 +250,7 @@ void ReplicaEngine::verify_pump(TimePoint now) {
     tokens_ -= static_cast<double>(length);
     VerifySlot slot;
     slot.length = length;
+    slot.asked = now;
     verify_inflight_[offset] = slot;
     verify_inflight_bytes_ += length;
     send(VerifyRequest{offset, length});

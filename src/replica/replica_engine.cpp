@@ -206,9 +206,10 @@ Status ReplicaEngine::promote(bool force, TimePoint now) {
 
 Status ReplicaEngine::demote(TimePoint) {
   if (role_ != Role::Primary) return {};
-  if (!writes_.empty() || !flushes_.empty() || !deferred_.empty())
-    return make_error(fmt::format("{}: {} request(s) still in flight; try again", config_.resource,
-                                  writes_.size() + flushes_.size() + deferred_.size()));
+  const std::size_t pending =
+      writes_.size() + flushes_.size() + deferred_.size() + al_waiting_.size() + held_for_resync_.size();
+  if (pending != 0)
+    return make_error(fmt::format("{}: {} request(s) still in flight; try again", config_.resource, pending));
   role_ = Role::Secondary;
   auto& sb = disk_.superblock;
   sb.flags.primary = false;
@@ -369,7 +370,8 @@ EngineStatus ReplicaEngine::status(TimePoint) const {
   s.uuids = disk_.superblock.uuids;
   s.last_event = last_event_;
   s.split_brain = split_brain_;
-  s.pending_requests = writes_.size() + flushes_.size() + deferred_.size();
+  s.pending_requests =
+      writes_.size() + flushes_.size() + deferred_.size() + al_waiting_.size() + held_for_resync_.size();
   s.counters = counters_;
   return s;
 }

@@ -98,7 +98,9 @@ struct EngineDisk {
 
 namespace action {
 struct LocalIo {
-  enum class Kind { Read, Write, Flush, Zero } kind = Kind::Read;
+  // Barrier: no I/O; completes once everything before it in the queue (a Persist* above all) is
+  // done. The engine holds a write behind it until its activity-log update is durable.
+  enum class Kind { Read, Write, Flush, Zero, Barrier } kind = Kind::Read;
   std::uint64_t tag = 0;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
@@ -234,6 +236,7 @@ class ReplicaEngine {
   struct IoPurpose {
     enum class Kind {
       AppWrite, AppRead, AppFlush,      // Primary, for a device request
+      AlBarrier,                        // Primary: a write waits for its activity-log update
       PeerWrite, PeerFlush,             // Secondary, for a peer's Data/Zero/Flush
       ResyncRead, CsumRead,             // source answering a request
       ResyncWrite,                      // target writing resync data
@@ -249,7 +252,11 @@ class ReplicaEngine {
 
   // admin / lifecycle (replica_engine.cpp)
   void set_connection(ConnectionState s, std::string why);
-  void emit(Action a) { actions_.push_back(std::move(a)); }
+  // Constructs the action in place (no temporary variant: GCC 12 warns on moving those).
+  template <typename A>
+  void emit(A&& a) {
+    actions_.emplace_back(std::in_place_type<std::decay_t<A>>, std::forward<A>(a));
+  }
   void log(action::Log::Level level, std::string text);
   void new_generation(const char* why);
   void persist_superblock();
@@ -280,6 +287,7 @@ class ReplicaEngine {
   void app_read(DeviceRequest&& r, TimePoint now);
   void app_flush(DeviceRequest&& r, TimePoint now);
   void start_write(DeviceRequest&& r, TimePoint now);
+  void issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now);
   void retry_deferred(TimePoint now);
   bool overlaps_resync_read(std::uint64_t offset, std::uint64_t length) const;
   void finish_write_if_done(std::uint64_t seq);
@@ -347,6 +355,15 @@ class ReplicaEngine {
   std::map<std::uint64_t, TimePoint> unacked_since_;   // seq -> when sent (ack timeout)
   std::map<std::uint64_t, PendingFlush> flushes_;      // request id -> state
   std::deque<DeviceRequest> deferred_;                 // waiting for AL slots / resync reads
+  // Writes waiting for their activity-log update to be durable (Barrier tag -> write): neither
+  // the local disk nor the peer may see a write before its extent is in the on-disk log.
+  struct AlWait {
+    DeviceRequest request;
+    std::vector<std::uint64_t> extents;
+  };
+  std::map<std::uint64_t, AlWait> al_waiting_;
+  // Writes past the activity log that overlap a resync read in flight on this SyncSource.
+  std::deque<AlWait> held_for_resync_;
   std::uint64_t local_only_seq_ = 1ull << 62;          // ids for writes not sent to a peer
   std::map<std::uint64_t, IoPurpose> io_;              // LocalIo tag -> purpose
   std::uint64_t tag_counter_ = 0;

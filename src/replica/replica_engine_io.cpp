@@ -105,8 +105,24 @@ void ReplicaEngine::start_write(DeviceRequest&& r, TimePoint now) {
     if (evicted) persist_bitmap();
     emit(action::PersistActivityLog{});
     ++counters_.activity_log_writes;
+    // The write may reach neither disk before the log update is durable: if the peer had it
+    // and this Primary crashed, the extent would be missing from the log that drives the resync.
+    const std::uint64_t tag = next_tag();
+    io_[tag] = IoPurpose{IoPurpose::Kind::AlBarrier, 0, r.offset, r.length, 0, {}};
+    al_waiting_.emplace(tag, AlWait{std::move(r), std::move(extents)});
+    emit(action::LocalIo{Kind::Barrier, tag, 0, 0, nullptr});
+    return;
   }
+  issue_write(std::move(r), std::move(extents), now);
+}
 
+void ReplicaEngine::issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now) {
+  // A resync read of this range is queued: sending the write now would let the older block
+  // read for the resync overtake it on the link. Wait for the read.
+  if (!held_for_resync_.empty() || overlaps_resync_read(r.offset, r.length)) {
+    held_for_resync_.push_back(AlWait{std::move(r), std::move(extents)});
+    return;
+  }
   const bool zero = r.kind == DeviceRequest::Kind::Zero;
   ++counters_.app_writes;
   counters_.bytes_written += r.length;
@@ -138,6 +154,21 @@ void ReplicaEngine::start_write(DeviceRequest&& r, TimePoint now) {
 }
 
 void ReplicaEngine::retry_deferred(TimePoint now) {
+  while (!held_for_resync_.empty()) {
+    AlWait& front = held_for_resync_.front();
+    if (role_ != Role::Primary) {
+      for (std::uint64_t e : front.extents) disk_.activity_log.unpin(e);
+      emit(action::Complete{front.request.id, EROFS, nullptr});
+      held_for_resync_.pop_front();
+      continue;
+    }
+    if (overlaps_resync_read(front.request.offset, front.request.length)) return;
+    AlWait w = std::move(front);
+    held_for_resync_.pop_front();
+    const std::size_t before = held_for_resync_.size();
+    issue_write(std::move(w.request), std::move(w.extents), now);
+    if (held_for_resync_.size() > before) return;
+  }
   while (!deferred_.empty()) {
     DeviceRequest& front = deferred_.front();
     if (role_ != Role::Primary) {
@@ -294,6 +325,19 @@ void ReplicaEngine::local_io_done(std::uint64_t tag, int error, Payload data, Ti
       }
       finish_write_if_done(p.key);
       retry_deferred(now);
+      return;
+    }
+    case IoPurpose::Kind::AlBarrier: {
+      auto w = al_waiting_.find(tag);
+      if (w == al_waiting_.end()) return;
+      AlWait wait = std::move(w->second);
+      al_waiting_.erase(w);
+      if (error || role_ != Role::Primary) {
+        for (std::uint64_t e : wait.extents) disk_.activity_log.unpin(e);
+        emit(action::Complete{wait.request.id, error ? EIO : EROFS, nullptr});
+        return;
+      }
+      issue_write(std::move(wait.request), std::move(wait.extents), now);
       return;
     }
     case IoPurpose::Kind::AppRead:

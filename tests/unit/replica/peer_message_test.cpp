@@ -80,6 +80,9 @@ bool same(const OutOfSync& a, const OutOfSync& b) { return same_range(a, b); }
 bool same(const Ping&, const Ping&) { return true; }
 bool same(const PingAck&, const PingAck&) { return true; }
 bool same(const Goodbye& a, const Goodbye& b) { return a.reason == b.reason; }
+bool same(const StartResync& a, const StartResync& b) {
+  return a.sender_is_source == b.sender_is_source && a.full == b.full;
+}
 
 bool same_message(const PeerMessage& a, const PeerMessage& b) {
   if (a.index() != b.index()) return false;
@@ -147,6 +150,7 @@ std::vector<PeerMessage> samples() {
   all.push_back(Ping{});
   all.push_back(PingAck{});
   all.push_back(Goodbye{"resource r0 is going down: admin disconnect"});
+  all.push_back(StartResync{true, true});
   return all;
 }
 

@@ -372,6 +372,10 @@ EngineStatus ReplicaEngine::status(TimePoint) const {
   s.split_brain = split_brain_;
   s.pending_requests =
       writes_.size() + flushes_.size() + deferred_.size() + al_waiting_.size() + held_for_resync_.size();
+  s.pending_in_flight = writes_.size() + flushes_.size();
+  s.pending_for_slots = deferred_.size();
+  s.pending_for_log = al_waiting_.size();
+  s.pending_for_resync = held_for_resync_.size();
   s.counters = counters_;
   return s;
 }

@@ -168,6 +168,8 @@ struct EngineStatus {
   std::string last_event;  // "split brain detected: ...", "authentication of peer failed", ...
   bool split_brain = false;
   std::size_t pending_requests = 0;
+  // Where they wait: on the peer/disk, for activity-log slots, for a log update, behind a resync read.
+  std::size_t pending_in_flight = 0, pending_for_slots = 0, pending_for_log = 0, pending_for_resync = 0;
   EngineCounters counters;
 };
 
@@ -287,7 +289,8 @@ class ReplicaEngine {
   void app_read(DeviceRequest&& r, TimePoint now);
   void app_flush(DeviceRequest&& r, TimePoint now);
   void start_write(DeviceRequest&& r, TimePoint now);
-  void issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now);
+  void issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now,
+                   bool queue_head = false);
   void retry_deferred(TimePoint now);
   bool overlaps_resync_read(std::uint64_t offset, std::uint64_t length) const;
   void finish_write_if_done(std::uint64_t seq);
@@ -361,7 +364,10 @@ class ReplicaEngine {
     DeviceRequest request;
     std::vector<std::uint64_t> extents;
   };
-  std::map<std::uint64_t, AlWait> al_waiting_;
+  std::multimap<std::uint64_t, AlWait> al_waiting_;
+  // Extents made hot whose log update is not durable yet -> the barrier that makes it so. A
+  // write to such an extent waits for that barrier even though the extent is already hot.
+  std::map<std::uint64_t, std::uint64_t> al_unpersisted_;
   // Writes past the activity log that overlap a resync read in flight on this SyncSource.
   std::deque<AlWait> held_for_resync_;
   std::uint64_t local_only_seq_ = 1ull << 62;          // ids for writes not sent to a peer

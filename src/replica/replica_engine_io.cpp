@@ -100,26 +100,37 @@ void ReplicaEngine::start_write(DeviceRequest&& r, TimePoint now) {
     }
     extents.push_back(e);
   }
+  // The write may reach neither disk before its extents are durable in the log: if the peer
+  // had it and this Primary crashed, the extent would be missing from the log that drives the
+  // resync.
+  std::uint64_t wait_for = 0;
   if (added) {
     // An evicted extent's bitmap bits must be on disk before the log forgets the extent.
     if (evicted) persist_bitmap();
     emit(action::PersistActivityLog{});
     ++counters_.activity_log_writes;
-    // The write may reach neither disk before the log update is durable: if the peer had it
-    // and this Primary crashed, the extent would be missing from the log that drives the resync.
-    const std::uint64_t tag = next_tag();
-    io_[tag] = IoPurpose{IoPurpose::Kind::AlBarrier, 0, r.offset, r.length, 0, {}};
-    al_waiting_.emplace(tag, AlWait{std::move(r), std::move(extents)});
-    emit(action::LocalIo{Kind::Barrier, tag, 0, 0, nullptr});
+    wait_for = next_tag();
+    io_[wait_for] = IoPurpose{IoPurpose::Kind::AlBarrier, 0, r.offset, r.length, 0, {}};
+    emit(action::LocalIo{Kind::Barrier, wait_for, 0, 0, nullptr});
+    for (std::uint64_t e : extents) al_unpersisted_[e] = wait_for;
+  } else {
+    for (std::uint64_t e : extents) {
+      auto it = al_unpersisted_.find(e);
+      if (it != al_unpersisted_.end()) wait_for = std::max(wait_for, it->second);
+    }
+  }
+  if (wait_for != 0) {
+    al_waiting_.emplace(wait_for, AlWait{std::move(r), std::move(extents)});
     return;
   }
   issue_write(std::move(r), std::move(extents), now);
 }
 
-void ReplicaEngine::issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now) {
+void ReplicaEngine::issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now,
+                                bool queue_head) {
   // A resync read of this range is queued: sending the write now would let the older block
-  // read for the resync overtake it on the link. Wait for the read.
-  if (!held_for_resync_.empty() || overlaps_resync_read(r.offset, r.length)) {
+  // read for the resync overtake it on the link. Wait for the read (behind earlier waiters).
+  if ((!queue_head && !held_for_resync_.empty()) || overlaps_resync_read(r.offset, r.length)) {
     held_for_resync_.push_back(AlWait{std::move(r), std::move(extents)});
     return;
   }
@@ -165,9 +176,7 @@ void ReplicaEngine::retry_deferred(TimePoint now) {
     if (overlaps_resync_read(front.request.offset, front.request.length)) return;
     AlWait w = std::move(front);
     held_for_resync_.pop_front();
-    const std::size_t before = held_for_resync_.size();
-    issue_write(std::move(w.request), std::move(w.extents), now);
-    if (held_for_resync_.size() > before) return;
+    issue_write(std::move(w.request), std::move(w.extents), now, true);
   }
   while (!deferred_.empty()) {
     DeviceRequest& front = deferred_.front();
@@ -328,16 +337,22 @@ void ReplicaEngine::local_io_done(std::uint64_t tag, int error, Payload data, Ti
       return;
     }
     case IoPurpose::Kind::AlBarrier: {
-      auto w = al_waiting_.find(tag);
-      if (w == al_waiting_.end()) return;
-      AlWait wait = std::move(w->second);
-      al_waiting_.erase(w);
-      if (error || role_ != Role::Primary) {
-        for (std::uint64_t e : wait.extents) disk_.activity_log.unpin(e);
-        emit(action::Complete{wait.request.id, error ? EIO : EROFS, nullptr});
-        return;
+      for (auto e = al_unpersisted_.begin(); e != al_unpersisted_.end();) {
+        if (e->second <= tag) e = al_unpersisted_.erase(e);
+        else ++e;
       }
-      issue_write(std::move(wait.request), std::move(wait.extents), now);
+      auto [first, last] = al_waiting_.equal_range(tag);
+      std::vector<AlWait> ready;
+      for (auto w = first; w != last; ++w) ready.push_back(std::move(w->second));
+      al_waiting_.erase(first, last);
+      for (AlWait& wait : ready) {
+        if (error || role_ != Role::Primary) {
+          for (std::uint64_t e : wait.extents) disk_.activity_log.unpin(e);
+          emit(action::Complete{wait.request.id, error ? EIO : EROFS, nullptr});
+          continue;
+        }
+        issue_write(std::move(wait.request), std::move(wait.extents), now);
+      }
       return;
     }
     case IoPurpose::Kind::AppRead:

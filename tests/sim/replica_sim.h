@@ -423,7 +423,9 @@ inline std::string Simulation::dump() const {
       out += std::string(to_string(s.role)) + " " + std::string(to_string(s.connection)) + " " +
              std::string(to_string(s.disk)) + "/" + std::string(to_string(s.peer_disk)) +
              " oos=" + std::to_string(s.out_of_sync_bytes / 1024) + "K uuids=" + format_uuids(s.uuids) +
-             " io=" + std::to_string(n.io_queue.size()) + " last='" + s.last_event + "'";
+             " io=" + std::to_string(n.io_queue.size()) + " pending=" + std::to_string(s.pending_in_flight) + "/" +
+             std::to_string(s.pending_for_slots) + "/" + std::to_string(s.pending_for_log) + "/" +
+             std::to_string(s.pending_for_resync) + " last='" + s.last_event + "'";
     }
     out += "\n";
     const std::size_t from = n.log.size() > 12 ? n.log.size() - 12 : 0;

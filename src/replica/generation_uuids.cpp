@@ -139,6 +139,14 @@ SyncVerdict decide_sync(const SyncView& mine, const SyncView& peer, const SyncPo
   if (mine.discard_my_data && peer.discard_my_data)
     return verdict(SyncDecision::Unrelated, "both sides were told to discard their data: refusing");
   SyncVerdict v = decide_by_ids(mine, peer, policies, mine_sorts_first);
+  // An Inconsistent side (mid-sync, invalidated) has nothing to lose: it is the target, from
+  // its bitmap when the ids allow it, else of a full sync. Never a split brain.
+  if (!mine.flags.consistent && peer.flags.consistent && mine.uuids.current != 0 && peer.uuids.current != 0 &&
+      v.decision != SyncDecision::BitmapTarget && v.decision != SyncDecision::NoSync)
+    return verdict(SyncDecision::FullTarget, "this side is Inconsistent: full sync from the peer");
+  if (mine.flags.consistent && !peer.flags.consistent && mine.uuids.current != 0 && peer.uuids.current != 0 &&
+      v.decision != SyncDecision::BitmapSource && v.decision != SyncDecision::NoSync)
+    return verdict(SyncDecision::FullSource, "the peer is Inconsistent: full sync to it");
   // Inconsistent data is never a source.
   if (is_source(v.decision) && !mine.flags.consistent) {
     if (peer.flags.consistent) return verdict(SyncDecision::FullTarget, "this side is Inconsistent: full sync from the peer");

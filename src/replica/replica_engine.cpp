@@ -21,6 +21,8 @@ ReplicaEngine::ReplicaEngine(EngineConfig config, EngineDisk disk, TimePoint now
   boot_id_ = config_.random64();
   data_size_ = disk_.superblock.data_size;
   auto& sb = disk_.superblock;
+  if (!sb.flags.consistent) dstate_ = DiskState::Inconsistent;
+  else dstate_ = sb.flags.was_up_to_date ? DiskState::UpToDate : DiskState::Outdated;
   if (sb.flags.full_sync_pending) disk_.bitmap.set_all();
   if (sb.flags.primary) {
     // The Primary went away without demoting: writes in the logged extents may have reached
@@ -38,8 +40,6 @@ ReplicaEngine::ReplicaEngine(EngineConfig config, EngineDisk disk, TimePoint now
     emit(action::PersistActivityLog{});
     persist_superblock();
   }
-  if (!sb.flags.consistent) dstate_ = DiskState::Inconsistent;
-  else dstate_ = sb.flags.was_up_to_date ? DiskState::UpToDate : DiskState::Outdated;
   tokens_at_ = now;
   last_bitmap_persist_ = now;
 }

@@ -345,7 +345,7 @@ class ReplicaEngine {
   Params peer_params_;
   TimePoint last_received_{}, ping_sent_at_{};
   bool ping_outstanding_ = false;
-  std::uint64_t write_seq_ = 0;       // Primary: numbering of Data/Zero on this connection
+  std::uint64_t write_seq_ = 0;       // Primary: numbering of Data/Zero (never reset)
   std::uint64_t peer_write_seq_ = 0;  // Secondary: the last Data/Zero seq applied (gaps/duplicates
                                       // mean a broken stream: the connection is dropped)
   std::uint64_t boot_id_ = 0;

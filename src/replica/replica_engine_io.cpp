@@ -274,7 +274,7 @@ void ReplicaEngine::on_peer_data(Data&& m, TimePoint now) {
   if (role_ == Role::Primary) return protocol_error("Data sent to a Primary", now);
   if (!m.data || !range_ok(m.offset, m.data->size(), data_size_) || m.data->empty())
     return protocol_error(fmt::format("Data seq {} outside the disk", m.seq), now);
-  if (m.seq != peer_write_seq_ + 1)
+  if (peer_write_seq_ != 0 && m.seq != peer_write_seq_ + 1)
     return protocol_error(fmt::format("write seq {} after {}", m.seq, peer_write_seq_), now);
   peer_write_seq_ = m.seq;
   if (!config_.integrity_alg.empty()) {
@@ -296,7 +296,7 @@ void ReplicaEngine::on_peer_data(Data&& m, TimePoint now) {
 void ReplicaEngine::on_peer_zero(const Zero& m, TimePoint now) {
   if (role_ == Role::Primary) return protocol_error("Zero sent to a Primary", now);
   if (!range_ok(m.offset, m.length, data_size_)) return protocol_error("Zero outside the disk", now);
-  if (m.seq != peer_write_seq_ + 1)
+  if (peer_write_seq_ != 0 && m.seq != peer_write_seq_ + 1)
     return protocol_error(fmt::format("write seq {} after {}", m.seq, peer_write_seq_), now);
   peer_write_seq_ = m.seq;
   if (config_.protocol == Protocol::B) send(RecvAck{m.seq});

@@ -31,7 +31,8 @@ void ReplicaEngine::transport_up(TimePoint now) {
   ping_outstanding_ = false;
   last_received_ = now;
   handshake_deadline_ = now + std::max<Duration>(config_.connect_int, std::chrono::seconds(5));
-  write_seq_ = 0;
+  // write_seq_ runs on across connections: it keys writes_, where writes of an old connection
+  // may still wait for their local completion. The peer takes the first seq it sees as the base.
   peer_write_seq_ = 0;
   my_challenge_.clear();
   if (!config_.auth_alg.empty()) {

@@ -256,11 +256,19 @@ inline void Simulation::pump(int i) {
       if (connected_) wire_[i].push_back(std::move(send->message));
     } else if (auto* close = std::get_if<action::CloseConnection>(&a)) {
       if (connected_) {
+        // A close is a FIN: what this side sent before it still arrives (unless the cable is
+        // out), what the other side sends from now on is lost.
         connected_ = false;
+        std::deque<PeerMessage> last_words;
+        if (link_ok_) last_words.swap(wire_[i]);
         wire_[0].clear();
         wire_[1].clear();
         SimNode& other = nodes_[1 - i];
         if (other.alive) {
+          for (PeerMessage& m : last_words) {
+            other.engine->message(std::move(m), now());
+            pump(1 - i);
+          }
           other.engine->transport_down("peer closed: " + close->reason, now());
           pump(1 - i);
         }

@@ -348,7 +348,7 @@ TEST(PeerMessage, HeaderErrors) {
   EXPECT_EQ(error_of(header(24, 0, kWireMagic, 2)),
             "frame header: unsupported version 2 (this side speaks 1)");
   EXPECT_EQ(error_of(header(0, 0)), "frame header: unknown message type 0");
-  EXPECT_EQ(error_of(header(27, 0)), "frame header: unknown message type 27");
+  EXPECT_EQ(error_of(header(28, 0)), "frame header: unknown message type 28");
   EXPECT_EQ(error_of(header(65535, 0)), "frame header: unknown message type 65535");
   EXPECT_EQ(error_of(header(24, 0, kWireMagic, kWireVersion, 1)),
             "Ping: reserved header word is 0x00000001, expected 0");

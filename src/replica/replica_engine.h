@@ -312,6 +312,7 @@ class ReplicaEngine {
   void on_resync_ack(const ResyncAck& m, TimePoint now);
   void on_resync_done(const ResyncDone& m, TimePoint now);
   void finish_resync_as_target(TimePoint now);
+  void finish_resync_as_source(TimePoint now);
   void verify_pump(TimePoint now);
   void on_verify_request(const VerifyRequest& m, TimePoint now);
   void on_verify_reply(VerifyReply&& m, TimePoint now);

@@ -345,6 +345,8 @@ void ReplicaEngine::message(PeerMessage&& m, TimePoint now) {
             return refuse("the peer became Primary too: two Primaries are not supported", true, now);
           peer_role_ = msg.role;
           peer_disk_ = msg.disk;
+          // The target reports UpToDate right after its ResyncDone: either one ends the resync.
+          if (cstate_ == ConnectionState::SyncSource && msg.disk == DiskState::UpToDate) finish_resync_as_source(now);
         } else if constexpr (std::is_same_v<T, UuidUpdate>) peer_params_.view.uuids = msg.uuids;
         else if constexpr (std::is_same_v<T, Data>) on_peer_data(std::move(msg), now);
         else if constexpr (std::is_same_v<T, Zero>) on_peer_zero(msg, now);

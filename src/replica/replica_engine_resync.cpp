@@ -89,12 +89,18 @@ void ReplicaEngine::finish_resync_as_target(TimePoint now) {
 }
 
 void ReplicaEngine::on_resync_done(const ResyncDone& m, TimePoint now) {
+  if (cstate_ == ConnectionState::Connected) return;  // already finished from its StateUpdate
   if (cstate_ != ConnectionState::SyncSource) return protocol_error("ResyncDone while not SyncSource", now);
+  if (m.uuids.current != disk_.superblock.uuids.current)
+    log(Level::Warning, fmt::format("{}: the target finished on generation {}, this side is on {}",
+                                    config_.resource, format_uuid(m.uuids.current),
+                                    format_uuid(disk_.superblock.uuids.current)));
+  finish_resync_as_source(now);
+}
+
+void ReplicaEngine::finish_resync_as_source(TimePoint now) {
   auto& sb = disk_.superblock;
   auto& u = sb.uuids;
-  if (m.uuids.current != u.current)
-    log(Level::Warning, fmt::format("{}: the target finished on generation {}, this side is on {}",
-                                    config_.resource, format_uuid(m.uuids.current), format_uuid(u.current)));
   if (u.bitmap != 0) {
     u.history[1] = u.history[0];
     u.history[0] = u.bitmap;

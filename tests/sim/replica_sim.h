@@ -375,8 +375,19 @@ inline bool Simulation::step(bool allow_app_writes) {
   if (chaos && pick < 2 && !wire_[pick].empty() && std::uniform_int_distribution<int>(0, 30)(rng_) == 0) {
     // Duplicate or drop the next message. Data loss inside a TCP stream never happens, so this
     // tests that the engine notices a broken stream (seq gaps, unrequested answers, timeouts).
+    // Only messages whose loss a timeout, a sequence number or a request map reveals are
+    // dropped; any message may be duplicated.
+    const PeerMessage& m = wire_[pick].front();
+    const bool droppable =
+        std::holds_alternative<Data>(m) || std::holds_alternative<Zero>(m) || std::holds_alternative<WriteAck>(m) ||
+        std::holds_alternative<RecvAck>(m) || std::holds_alternative<FlushAck>(m) ||
+        std::holds_alternative<ResyncData>(m) || std::holds_alternative<ResyncInSync>(m) ||
+        std::holds_alternative<ResyncRequest>(m) || std::holds_alternative<CsumRequest>(m) ||
+        std::holds_alternative<Ping>(m) || std::holds_alternative<PingAck>(m) || std::holds_alternative<Hello>(m) ||
+        std::holds_alternative<AuthResponse>(m) || std::holds_alternative<Params>(m) ||
+        std::holds_alternative<BitmapChunk>(m);
     ++chaos_events;
-    if (std::uniform_int_distribution<int>(0, 1)(rng_) == 0) wire_[pick].push_front(wire_[pick].front());
+    if (!droppable || std::uniform_int_distribution<int>(0, 1)(rng_) == 0) wire_[pick].push_front(wire_[pick].front());
     else wire_[pick].pop_front();
     return true;
   }

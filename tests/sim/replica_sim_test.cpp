@@ -20,6 +20,9 @@ namespace {
 std::uint64_t seeds(std::uint64_t base) {
   const char* scale = std::getenv("HAPBX_SIM_SCALE");
   const std::uint64_t factor = scale ? std::max<std::uint64_t>(1, std::strtoull(scale, nullptr, 10)) : 1;
+#if defined(__SANITIZE_ADDRESS__)
+  base = std::max<std::uint64_t>(base / 5, 20);  // ASan+UBSan runs each step ~10x slower
+#endif
   return base * factor;
 }
 

@@ -291,6 +291,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->direct_io = 1;
   fi->keep_cache = 0;
+  // No FUSE_FLUSH on close: it means nothing for a disk, and a close that waits on our thread
+  // deadlocks this very process at exit (its fds are closed after the FUSE thread is gone).
+  fi->noflush = 1;
   fi->fh = 0;
   fuse_reply_open(req, fi);
 }

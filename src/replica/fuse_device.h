@@ -8,8 +8,9 @@
 //   and the loop device can use direct I/O), writeback cache off, max_write 1 MiB.
 // - fsync/fdatasync -> Flush, except before the first Write/Zero (nothing to make durable: the
 //   Flush is answered here; this lets LOOP_CONFIGURE, which fsyncs the file, finish before the
-//   engine is wired to complete()). fallocate PUNCH_HOLE / ZERO_RANGE -> Zero. FUSE `flush` (close)
-//   and fsyncdir are answered here.
+//   engine is wired to complete()). fallocate PUNCH_HOLE / ZERO_RANGE -> Zero. Files are opened with
+//   FOPEN_NOFLUSH (a close never waits on the FUSE thread); `flush` and fsyncdir, if they
+//   come, are answered here.
 // - Like a block device: reads past the end are clipped (EOF at the end), writes past the end
 //   are clipped (short write), a write starting at or past the end is ENOSPC.
 // - Read/Write/Flush/Zero are answered asynchronously by complete(), callable from any thread.

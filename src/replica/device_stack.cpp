@@ -86,14 +86,22 @@ DeviceStack::~DeviceStack() {
   }
 }
 
-Result<std::unique_ptr<DeviceStack>> DeviceStack::up(DeviceStackOptions options) {
-  if (options.device_path.empty() || options.device_path.front() != '/') {
-    return make_error("device path '" + options.device_path + "' is not an absolute path");
-  }
-  if (options.runtime_dir.empty()) return make_error("device: empty runtime directory");
-  auto stack = std::unique_ptr<DeviceStack>(new DeviceStack(std::move(options)));
-  DeviceStackOptions& o = stack->options_;
+std::unique_ptr<DeviceStack> DeviceStack::prepare(DeviceStackOptions options) {
+  return std::unique_ptr<DeviceStack>(new DeviceStack(std::move(options)));
+}
 
+Result<std::unique_ptr<DeviceStack>> DeviceStack::up(DeviceStackOptions options) {
+  auto stack = prepare(std::move(options));
+  if (Status s = stack->bring_up(); !s) return s.error();
+  return stack;
+}
+
+Status DeviceStack::bring_up() {
+  DeviceStackOptions& o = options_;
+  if (o.device_path.empty() || o.device_path.front() != '/') {
+    return make_error("device path '" + o.device_path + "' is not an absolute path");
+  }
+  if (o.runtime_dir.empty()) return make_error("device: empty runtime directory");
   FuseDeviceOptions fo;
   fo.mount_dir = (fs::path(o.runtime_dir) / "fuse" / o.resource).string();
   fo.file_name = o.resource;
@@ -101,30 +109,29 @@ Result<std::unique_ptr<DeviceStack>> DeviceStack::up(DeviceStackOptions options)
   fo.handler = o.handler;
   auto fuse = FuseDevice::start(std::move(fo));
   if (!fuse.ok()) return Error{"device " + o.device_path + ": " + fuse.error().message};
-  stack->fuse_ = std::move(fuse).value();
-
+  {
+    std::lock_guard lock(fuse_mutex_);
+    fuse_ = std::move(fuse).value();
+  }
   LoopOptions lo;
   lo.block_size = o.block_size;
-  auto loop = LoopDevice::attach(stack->fuse_->file_path(), lo);
+  auto loop = LoopDevice::attach(fuse_->file_path(), lo);
   if (!loop.ok()) {
-    stack->fuse_->stop();
-    stack->fuse_.reset();
+    fuse_->stop();
     return Error{"device " + o.device_path + ": " + loop.error().message};
   }
-  stack->loop_ = std::move(loop).value();
-
-  if (Status st = make_symlink(o.device_path, stack->loop_.path()); !st) {
-    (void)stack->loop_.detach(o.release_timeout);
-    stack->fuse_->stop();
-    stack->fuse_.reset();
+  loop_ = std::move(loop).value();
+  if (Status st = make_symlink(o.device_path, loop_.path()); !st) {
+    (void)loop_.detach(o.release_timeout);
+    fuse_->stop();
     return Error{"device " + o.device_path + ": " + st.error().message};
   }
-  stack->symlink_made_ = true;
-  stack->up_ = true;
-  stack->symlink_target_ = stack->loop_.path();
-  spdlog::info("device {} -> {} -> {} up ({} bytes)", o.device_path, stack->loop_.path(),
-               stack->fuse_->file_path(), o.size_bytes);
-  return stack;
+  symlink_made_ = true;
+  up_ = true;
+  symlink_target_ = loop_.path();
+  spdlog::info("device {} -> {} -> {} up ({} bytes)", o.device_path, loop_.path(),
+               fuse_->file_path(), o.size_bytes);
+  return Status::Ok();
 }
 
 Status DeviceStack::down() {
@@ -169,14 +176,19 @@ void DeviceStack::force_down() {
 }
 
 void DeviceStack::complete(std::uint64_t id, int error, std::span<const std::uint8_t> data) {
+  std::lock_guard lock(fuse_mutex_);
   if (fuse_) fuse_->complete(id, error, data);
 }
 
 void DeviceStack::fail_all_pending(int error) {
+  std::lock_guard lock(fuse_mutex_);
   if (fuse_) fuse_->fail_all_pending(error);
 }
 
-std::size_t DeviceStack::pending() const { return fuse_ ? fuse_->pending() : 0; }
+std::size_t DeviceStack::pending() const {
+  std::lock_guard lock(fuse_mutex_);
+  return fuse_ ? fuse_->pending() : 0;
+}
 
 std::string DeviceStack::fuse_file_path() const { return up_ ? fuse_->file_path() : ""; }
 std::string DeviceStack::fuse_mount_dir() const { return up_ ? fuse_->mount_dir() : ""; }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -42,6 +43,11 @@ struct DeviceStackOptions {
 class DeviceStack {
  public:
   static Result<std::unique_ptr<DeviceStack>> up(DeviceStackOptions options);
+  // Two steps, for a caller that must answer requests while the stack comes up (LOOP_CONFIGURE
+  // with direct I/O fsyncs the FUSE file, before up() could return): prepare() builds nothing;
+  // complete() is safe from any thread from then on, also while bring_up() runs on another.
+  static std::unique_ptr<DeviceStack> prepare(DeviceStackOptions options);
+  Status bring_up();
 
   ~DeviceStack();
   DeviceStack(const DeviceStack&) = delete;
@@ -67,6 +73,7 @@ class DeviceStack {
   void force_down();
 
   DeviceStackOptions options_;
+  mutable std::mutex fuse_mutex_;
   std::unique_ptr<FuseDevice> fuse_;  // set in up(), kept (stopped) until the destructor
   bool up_ = false;
   LoopDevice loop_;

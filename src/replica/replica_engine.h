@@ -11,8 +11,10 @@
 //   StandAlone --connect--> WFConnection --link up--> WFReportParams --Hello/Auth/Params-->
 //      Connected | StartingSyncS/T --bitmaps exchanged--> SyncSource/SyncTarget --done--> Connected
 //   Connected --verify--> VerifyS (the peer: VerifyT) --done--> Connected
-//   any connected state --link lost / ping timeout / protocol error--> Unconnected --retry-->
-//      WFConnection;  split brain, unrelated data, wrong secret, refusal --> StandAlone
+//   any connected state --link lost / ping timeout / protocol error / wrong secret-->
+//      WFConnection (the driver retries every connect-int, as DRBD does, so fixing the secret on
+//      one node heals the link);  split brain, unrelated data, a refusal that needs the
+//      admin (wrong peer, protocol or digest mismatch, data would be cut) --> StandAlone
 //
 // Contract with the driver:
 //  - Actions are carried out in order. A Persist* action is durable before any later LocalIo

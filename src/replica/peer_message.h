@@ -119,6 +119,10 @@ struct VerifyReply { std::uint64_t offset = 0; std::uint64_t length = 0; Bytes d
 struct VerifyDone {};
 struct OutOfSync { std::uint64_t offset = 0; std::uint64_t length = 0; };
 
+// Starts a resync on a connection that is already up (primary --force on a fresh pair,
+// invalidate, invalidate-remote): the sender's role in it, then both exchange bitmaps.
+struct StartResync { bool sender_is_source = false; bool full = false; };
+
 struct Ping {};
 struct PingAck {};
 
@@ -129,7 +133,7 @@ using PeerMessage =
     std::variant<Hello, AuthResponse, Params, BitmapChunk, StateUpdate, UuidUpdate, Data, Zero,
                  RecvAck, WriteAck, NegAck, Flush, FlushAck, ResyncRequest, CsumRequest,
                  ResyncData, ResyncInSync, ResyncAck, ResyncDone, VerifyRequest, VerifyReply,
-                 VerifyDone, OutOfSync, Ping, PingAck, Goodbye>;
+                 VerifyDone, OutOfSync, Ping, PingAck, Goodbye, StartResync>;
 
 std::string_view message_name(const PeerMessage& m);
 

@@ -21,7 +21,9 @@
 //  - Every LocalIo is answered exactly once by local_io_done (or never, if the node crashes).
 //  - Every DeviceRequest is answered exactly once by a Complete action.
 //  - Messages are sent on the current connection only; after transport_down nothing of that
-//    connection arrives any more (the driver drops late bytes).
+//    connection arrives any more (the driver drops late bytes). After a CloseConnection action
+//    the engine already considers the link down: the driver closes the socket and does not call
+//    transport_down for it.
 //  - tick() is called at next_timer() at the latest.
 //
 // Guarantees:
@@ -215,7 +217,10 @@ class ReplicaEngine {
   struct PendingWrite {
     std::uint64_t request_id = 0;
     std::uint64_t offset = 0, length = 0;
-    bool local_done = false, peer_done = false;
+    bool local_done = false;
+    bool peer_done = false;   // the protocol's condition for completing is met
+    bool peer_acked = false;  // the peer has it on disk (WriteAck), or never will (marked)
+    bool completed = false;   // the application has its answer
     int error = 0;
     std::vector<std::uint64_t> extents;  // pinned in the activity log
   };
@@ -264,6 +269,8 @@ class ReplicaEngine {
   void lose_connection(std::string why, bool standalone, TimePoint now);
   void start_bitmap_exchange(bool as_source, bool full, TimePoint now);
   void on_bitmap_chunk(const BitmapChunk& m, TimePoint now);
+  void on_start_resync(const StartResync& m, TimePoint now);
+  void send_bitmap();
   void maybe_begin_resync(TimePoint now);
   SyncView my_view() const;
 
@@ -345,12 +352,16 @@ class ReplicaEngine {
   std::uint64_t resync_cursor_ = 0;  // next block to consider
   std::map<std::uint64_t, std::uint64_t> resync_inflight_;
   std::uint64_t resync_inflight_bytes_ = 0;
-  std::multiset<std::uint64_t> source_reads_;  // source: offsets of resync reads in flight
-  std::map<std::uint64_t, std::uint64_t> source_read_len_;
+  // Source: resync reads in flight (offset -> length); application writes to these ranges
+  // wait, so the resync data sent never overtakes a newer write on the link.
+  std::multimap<std::uint64_t, std::uint64_t> source_read_len_;
   double tokens_ = 0;
   TimePoint tokens_at_{};
   TimePoint last_bitmap_persist_{};
   bool resync_done_sent_ = false;
+  Bitmap peer_bitmap_;                 // the peer's bitmap as it arrives
+  Params sent_params_;                 // what we told the peer (the decision uses it)
+  TimePoint handshake_deadline_{};
 
   // Verify.
   std::uint64_t verify_cursor_ = 0, verify_total_ = 0, verify_done_ = 0;

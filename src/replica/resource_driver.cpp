@@ -141,51 +141,33 @@ Result<std::string> ResourceDriver::create_md(bool force) {
     return make_error(fmt::format("{}: create-md only while detached (run 'hapbx replica down {}' first)",
                                   config_.name, config_.name));
   }
-  auto disk = BackingDisk::open(host_->disk);
-  if (!disk) return disk.error();
-  std::unique_ptr<BackingDisk> meta;
-  if (!host_->meta_internal) {
-    auto m = BackingDisk::open(host_->meta_disk);
-    if (!m) return m.error();
-    meta = std::move(m).value();
+  const std::string meta_path = host_->meta_internal ? std::string() : host_->meta_disk;
+  if (Status s = MetadataStore::create(host_->disk, meta_path, config_.name,
+                                       static_cast<std::size_t>(config_.al_extents), force);
+      !s) {
+    return make_error(fmt::format("{}: create-md refused: {}", config_.name, s.error().message));
   }
-  MetadataCreateOptions co;
-  co.resource = config_.name;
-  co.al_slots = static_cast<std::uint32_t>(config_.al_extents);
-  co.size_limit = config_.size_bytes.value_or(0);
-  co.force = force;
-  auto created = MetadataStore::create(**disk, meta.get(), co);
-  if (!created) return created.error();
+  auto check = MetadataStore::open(host_->disk, meta_path, config_.name);
+  if (!check) return make_error(fmt::format("{}: metadata written but unreadable: {}", config_.name, check.error().message));
   note_.clear();
-  return fmt::format("{}: metadata created on {} ({} of data, {} bitmap bits)\n", config_.name,
-                     host_->meta_internal ? host_->disk : host_->meta_disk,
-                     (*created)->layout().data_size, (*created)->layout().data_blocks());
+  return fmt::format("{}: new metadata on {}: {} bytes of data ({} blocks of 4 KiB), {} activity log slots\n",
+                     config_.name, host_->meta_internal ? host_->disk : host_->meta_disk,
+                     check->layout().data_size, check->layout().data_blocks(), config_.al_extents);
 }
 
 Status ResourceDriver::attach() {
   if (engine_) return make_error(fmt::format("{}: already attached", config_.name));
   if (stopping_) return make_error(fmt::format("{}: replicad is stopping", config_.name));
+  const std::string meta_path = host_->meta_internal ? std::string() : host_->meta_disk;
+  auto store = MetadataStore::open(host_->disk, meta_path, config_.name);
+  if (!store) {
+    return make_error(fmt::format("{}: cannot attach: {}", config_.name, store.error().message));
+  }
   auto disk = BackingDisk::open(host_->disk);
   if (!disk) return make_error(fmt::format("{}: cannot attach: {}", config_.name, disk.error().message));
-  std::unique_ptr<BackingDisk> meta;
-  if (!host_->meta_internal) {
-    auto m = BackingDisk::open(host_->meta_disk);
-    if (!m) return make_error(fmt::format("{}: cannot attach: {}", config_.name, m.error().message));
-    meta = std::move(m).value();
-  }
-  auto store = MetadataStore::open(**disk, meta.get(), config_.name);
-  if (!store) {
-    return make_error(fmt::format("{}: cannot attach {}: {}", config_.name, host_->disk,
-                                  store.error().message));
-  }
-  auto loaded = (*store)->load();
-  if (!loaded) {
-    return make_error(fmt::format("{}: cannot attach {}: {}", config_.name, host_->disk,
-                                  loaded.error().message));
-  }
   disk_ = std::move(disk).value();
-  meta_disk_ = std::move(meta);
-  store_ = std::move(store).value();
+  EngineDisk ed{store->superblock(), store->bitmap(), store->activity_log()};
+  store_ = std::make_unique<MetadataStore>(std::move(store).value());
   const std::uint64_t gen = ++attach_gen_;
   worker_ = std::make_unique<LocalIoWorker>(
       config_.name, *disk_, [this, gen](std::function<void()> f) {
@@ -195,8 +177,6 @@ Status ResourceDriver::attach() {
           if (gen == attach_gen_ && engine_) f();
         });
       });
-  EngineDisk ed{std::move(loaded->superblock), std::move(loaded->bitmap),
-                std::move(loaded->activity_log)};
   engine_ = std::make_unique<ReplicaEngine>(engine_config(config_, host_->name, peer_->name),
                                             std::move(ed), now());
   note_.clear();
@@ -224,7 +204,6 @@ Status ResourceDriver::detach_now(const char* why) {
   engine_.reset();
   worker_.reset();
   store_.reset();
-  meta_disk_.reset();
   disk_.reset();
   arm_timer();
   spdlog::info("{}: detached ({})", config_.name, why);
@@ -578,23 +557,15 @@ void ResourceDriver::run_actions() {
         });
       } else if (std::holds_alternative<action::PersistBitmap>(a)) {
         Bitmap& bm = engine_->bitmap_for_persist();
-        std::vector<std::pair<std::uint64_t, Bytes>> pages;
-        for (std::uint64_t p : bm.take_dirty_pages()) {
-          auto bytes = bm.page_bytes(p);
-          pages.emplace_back(p, Bytes(bytes.begin(), bytes.end()));
-        }
+        std::vector<std::uint64_t> pages = bm.take_dirty_pages();
         if (pages.empty()) continue;
+        // A snapshot: the engine keeps changing its bitmap while the worker writes this one.
+        auto snapshot = std::make_shared<const Bitmap>(bm);
         MetadataStore* store = store_.get();
         std::string name = config_.name;
-        worker_->submit_task([store, pages = std::move(pages), name] {
-          for (const auto& [page, bytes] : pages) {
-            if (Status s = store->write_bitmap_page(page, bytes); !s) {
-              spdlog::error("{}: writing bitmap page {} failed: {}", name, page, s.error().message);
-              return;
-            }
-          }
-          if (Status s = store->flush(); !s) {
-            spdlog::error("{}: flushing the bitmap failed: {}", name, s.error().message);
+        worker_->submit_task([store, snapshot, pages = std::move(pages), name] {
+          if (Status s = store->write_bitmap_pages(*snapshot, pages); !s) {
+            spdlog::error("{}: writing the bitmap failed: {}", name, s.error().message);
           }
         });
       } else if (std::holds_alternative<action::PersistActivityLog>(a)) {

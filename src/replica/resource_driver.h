@@ -117,7 +117,6 @@ class ResourceDriver final : public DeviceRequestHandler {
   const HostConfig* peer_ = nullptr;
 
   std::unique_ptr<BackingDisk> disk_;
-  std::unique_ptr<BackingDisk> meta_disk_;
   std::unique_ptr<MetadataStore> store_;
   std::unique_ptr<LocalIoWorker> worker_;
   std::unique_ptr<ReplicaEngine> engine_;

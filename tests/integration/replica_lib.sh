@@ -125,9 +125,13 @@ rp_dev() { echo "$RP_TMP/n$1/dev/r0"; }
 rp_mnt() { echo "$RP_TMP/n$1/mnt"; }
 
 # rp_cli N ARGS...: `hapbx replica` against node N's replicad (waits up to 120 s for an answer).
+# A leading --json is an option of hapbx; the words after '--' go to replicad as they are
+# (so that flags such as --force reach it).
 rp_cli() {
   local n=$1; shift
-  "$HP_BIN/hapbx" replica --socket "$(rp_sock "$n")" --timeout 120 "$@"
+  local opts=()
+  [ "${1:-}" = --json ] && { opts+=(--json); shift; }
+  "$HP_BIN/hapbx" replica --socket "$(rp_sock "$n")" --timeout 120 "${opts[@]}" -- "$@"
 }
 
 # rp_ok N ARGS...: rp_cli that must succeed (its output goes to the test log).

@@ -4,7 +4,11 @@
 //   magic u32 "HRPL" | version u16 | type u16 | body length u32 | reserved u32 (0)
 // All integers big-endian. Strings and byte fields are a u32 length then the bytes; limits are
 // checked before anything is allocated (body <= kMaxBody, strings <= 256, digests <= 64).
-// A data block (Data, ResyncData) carries at most kMaxPayload bytes.
+// A data block (Data, ResyncData) carries at most kMaxPayload bytes. Enums are one byte (their
+// value, range-checked), bools one byte (0 or 1 only). The body holds exactly the fields: bytes
+// left over are an error, as are an unknown type, a version other than kWireVersion and a
+// non-zero reserved word. The type numbers and each body's field order are listed in
+// peer_message.cpp. Encoding is canonical: encode(decode(frame)) == frame.
 //
 // The stream is hostile until the handshake has authenticated the peer, and still bounded after:
 // decode never trusts a length, never crashes, and answers an error naming the field.
@@ -34,6 +38,10 @@ inline constexpr std::uint16_t kWireVersion = 1;
 inline constexpr std::size_t kHeaderSize = 16;
 inline constexpr std::size_t kMaxPayload = 1u << 20;          // one block request: 1 MiB
 inline constexpr std::size_t kMaxBody = kMaxPayload + 4096;   // payload + fields
+inline constexpr std::size_t kMaxStringLength = 256;   // names, algorithm names, Goodbye reason
+inline constexpr std::size_t kMaxDigestLength = 64;    // digests, challenge, response
+// BitmapChunk.runs: whatever fits a body beside first_block (8), the length (4) and last (1).
+inline constexpr std::size_t kMaxBitmapRuns = kMaxBody - 13;
 
 // Block data shared between the local write and the send, without a copy.
 using Payload = std::shared_ptr<const std::vector<std::uint8_t>>;
@@ -48,7 +56,7 @@ struct Hello {
 };
 
 struct AuthResponse {
-  Bytes response;          // HMAC(shared-secret, peer's challenge || receiver's node name)
+  Bytes response;          // digest.h auth_response(alg, secret, peer's challenge, sender's node)
 };
 
 struct Params {
@@ -136,24 +144,40 @@ using PeerMessage =
                  VerifyDone, OutOfSync, Ping, PingAck, Goodbye, StartResync>;
 
 std::string_view message_name(const PeerMessage& m);
+// The type number in the frame header (stable; listed in peer_message.cpp).
+std::uint16_t message_type(const PeerMessage& m);
 
-// Appends the framed message to `out`.
+// Appends the framed message to `out`. Strings longer than kMaxStringLength are cut to it and
+// control characters in them become '?', so a string always decodes. The caller keeps payloads
+// <= kMaxPayload, digests <= kMaxDigestLength and runs <= kMaxBitmapRuns: a frame that breaks a
+// limit is still written, and the peer rejects it with an error naming the field. A null
+// Payload is sent as an empty one (decoding always yields a non-null Payload).
 void encode_message(const PeerMessage& m, Bytes& out);
 
 // Incremental decoding of a byte stream: feed what the socket read, take whole messages.
 class MessageDecoder {
  public:
-  // Appends bytes. Bounded: the decoder never holds more than one header + kMaxBody.
+  // Appends bytes. Bounded: once next() has returned nullopt, the decoder holds less than one
+  // header + kMaxBody (an incomplete message), so with reads of at most N bytes between drains
+  // it never holds more than that + N. A header is checked (magic, version, type, reserved and
+  // the body length against kMaxBody and against the most that type's fields can hold + 4 KiB)
+  // as soon as its 16 bytes are in, before any of the body is waited for. A poisoned decoder
+  // drops what it is fed.
   void feed(std::span<const std::uint8_t> bytes);
   // The next whole message; nullopt when more bytes are needed; an Error (bad magic, version,
-  // type, length, field) poisons the stream: the caller closes the connection.
+  // type, length, field) poisons the stream: the caller closes the connection. Once poisoned,
+  // every call returns the same Error.
   std::optional<Result<PeerMessage>> next();
   std::size_t buffered() const { return buffer_.size() - consumed_; }
+  bool failed() const { return failed_; }
 
  private:
+  std::optional<Result<PeerMessage>> fail(Error error);
+
   Bytes buffer_;
   std::size_t consumed_ = 0;
   bool failed_ = false;
+  Error error_;
 };
 
 // One frame (header + body) to message, for tests and the fuzzer.

@@ -14,15 +14,23 @@
 //     on asterisk2 { ... }
 //   }
 //
-// Parsing is pure (text in, model or error out). Errors name file:line and the fix; options we
-// accept but do not implement are warnings with file:line, never silently dropped; options that
-// would change safety if ignored (e.g. allow-two-primaries) are errors.
+// Parsing is pure (text in, model or error out; included files come through ReplicaConfigFiles,
+// see resource_config_files.h). Errors name file:line and the fix, and all of them are reported
+// at once, one per line; options we accept but do not implement are warnings with file:line,
+// never silently dropped; options that would change safety if ignored (allow-two-primaries,
+// become-primary-on both) are errors. Input is hostile: parse never throws, never crashes, and
+// its work is bounded (sizes, nesting, include depth and count; see ReplicaConfigLimits).
+//
+// Units, as DRBD reads them: sizes take s (512 B), K, M, G, T (either case; plain `size` numbers
+// are sectors); `rate`/`resync-rate` plain numbers are KiB/s; timeout and ping-timeout are in
+// 0.1 s; connect-int, ping-int, wfc-timeout and degr-wfc-timeout in seconds.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -44,9 +52,10 @@ struct HostConfig {
   std::string address;       // "198.18.1.11" (IPv4 or IPv6 literal, or host name)
   std::uint16_t port = 0;    // 7788
   // meta-disk: "internal" (metadata at the end of `disk`) or an external file/device path,
-  // optionally with an index "[0]" (kept verbatim in meta_index, we use one resource per file).
+  // optionally with an index "[0]" (kept in meta_index; we use one resource per file).
   bool meta_internal = true;
   std::string meta_disk;     // external metadata path when !meta_internal
+  std::optional<std::uint32_t> meta_index;  // `meta-disk /dev/sdb1 [0]`: 0
   int config_line = 0;       // where the section starts, for messages
 };
 
@@ -75,6 +84,10 @@ struct ResourceConfig {
   SplitBrainPolicy after_sb_0pri = SplitBrainPolicy::Disconnect;
   SplitBrainPolicy after_sb_1pri = SplitBrainPolicy::Disconnect;
   SplitBrainPolicy after_sb_2pri = SplitBrainPolicy::Disconnect;
+  // `after-sb-0pri discard-node-NAME`: NAME's changes are discarded. It depends on which node
+  // asks, so after_sb_0pri then stays Disconnect (the safe reading) and after_sb_0pri_on(node)
+  // gives DiscardLocal on NAME and DiscardRemote on the other node. NAME is one of the hosts.
+  std::string after_sb_0pri_discard_node;
   bool allow_two_primaries = false;           // refused with a clear error when set
   std::chrono::milliseconds timeout{6000};        // `timeout 60` (unit 0.1 s): data ack timeout
   std::chrono::milliseconds connect_int{10000};   // `connect-int 10` (s): retry interval
@@ -94,6 +107,8 @@ struct ResourceConfig {
   const HostConfig* host(const std::string& node) const;
   // The other host, or null.
   const HostConfig* peer_of(const std::string& node) const;
+  // after-sb-0pri as seen from `node` (resolves discard-node-NAME, see above).
+  SplitBrainPolicy after_sb_0pri_on(const std::string& node) const;
 };
 
 struct ReplicaConfig {
@@ -105,8 +120,11 @@ struct ReplicaConfig {
 };
 
 // Parses DRBD 8 syntax (`include "file";` and globs such as "drbd.d/*.res" resolved relative to
-// the including file). `file` names the source in messages.
+// the including file, read from the real filesystem). `file` names the source in messages
+// (included files are named by their path as resolved from it). The overload taking
+// ReplicaConfigFiles (resource_config_files.h) reads includes from anywhere, e.g. memory.
 Result<ReplicaConfig> parse_replica_config(std::string_view text, const std::string& file);
+// Reads `path` (named as given in messages) and parses it.
 Result<ReplicaConfig> load_replica_config(const std::string& path);
 
 // Size literals as DRBD writes them: "10M" = 10 MiB, "250K", "2G", plain numbers in bytes for

@@ -182,6 +182,25 @@ TEST(HapbxCli, HelpAndVersion) {
   EXPECT_TRUE(world.calls.empty());
 }
 
+TEST(HapbxCli, ReplicaTargetGoesToReplicad) {
+  FakeWorld world;
+  EXPECT_EQ(world.run({"--help"}), kExitOk);
+  EXPECT_NE(world.out.str().find("replica"), std::string::npos);
+  EXPECT_EQ(world.run({"replica", "--help"}), kExitOk);
+  EXPECT_NE(world.out.str().find("HAPBX_REPLICA_SOCKET"), std::string::npos);
+  EXPECT_TRUE(world.calls.empty());
+
+  EXPECT_EQ(world.run({"replica", "status", "r0"}), kExitOk);
+  ASSERT_EQ(world.calls.size(), 1u);
+  EXPECT_EQ(world.calls.back().socket, "/run/hapbx/replicad.sock");
+  world.variables["HAPBX_REPLICA_SOCKET"] = "/tmp/r.sock";
+  world.variables["HAPBX_PBX_SOCKET"] = "/tmp/p.sock";  // the other daemon's: not used
+  EXPECT_EQ(world.run({"replica", "--json", "status", "r0"}), kExitOk);
+  EXPECT_EQ(world.calls.back().socket, "/tmp/r.sock");
+  EXPECT_EQ(world.run({"pbx", "sip", "show", "peers"}), kExitOk);
+  EXPECT_EQ(world.calls.back().socket, "/tmp/p.sock");
+}
+
 // The real client against a real server: the whole path a script takes.
 TEST(HapbxCliEndToEnd, TalksToARealControlServer) {
   char pattern[] = "/tmp/hapbx-cli-test-XXXXXX";

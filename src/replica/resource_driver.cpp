@@ -319,18 +319,18 @@ void ResourceDriver::device_up_async(std::function<void(Status)> done) {
   o.size_bytes = engine_->data_size();
   o.handler = this;
   o.device_path = host_->device;
-  device_thread_ = std::thread([this, o, done = std::move(done)]() mutable {
-    auto result = DeviceStack::up(o);
-    asio::post(io_, [this, result = std::move(result), done = std::move(done)]() mutable {
+  // Requests arrive while the stack comes up (LOOP_CONFIGURE fsyncs the FUSE file): they are
+  // answered through rising_ meanwhile, so bring_up() runs on its own thread.
+  rising_ = DeviceStack::prepare(o);
+  DeviceStack* stack = rising_.get();
+  device_thread_ = std::thread([this, stack, done = std::move(done)]() mutable {
+    Status s = stack->bring_up();
+    asio::post(io_, [this, s, done = std::move(done)]() mutable {
       finish_device_thread();
       device_busy_ = false;
-      if (!result) {
-        early_completions_.clear();
-        return done(result.error());
-      }
-      stack_ = std::move(result).value();
-      for (auto& [id, err, data] : early_completions_) complete_device_request(id, err, data);
-      early_completions_.clear();
+      std::unique_ptr<DeviceStack> built = std::move(rising_);
+      if (!s) return done(s);
+      stack_ = std::move(built);
       spdlog::info("{}: device {} up ({} -> {})", config_.name, stack_->device_path(),
                    stack_->loop_path(), stack_->fuse_file_path());
       done({});
@@ -373,11 +373,10 @@ void ResourceDriver::on_device_request(DeviceRequest&& r) {
 }
 
 void ResourceDriver::complete_device_request(std::uint64_t id, int error, const Payload& data) {
-  if (stack_) {
-    stack_->complete(id, error,
-                     data ? std::span<const std::uint8_t>(*data) : std::span<const std::uint8_t>());
-  } else if (device_busy_) {
-    early_completions_.emplace_back(id, error, data);
+  DeviceStack* stack = stack_ ? stack_.get() : rising_.get();
+  if (stack) {
+    stack->complete(id, error,
+                    data ? std::span<const std::uint8_t>(*data) : std::span<const std::uint8_t>());
   }
   // Otherwise the device is gone and its pending requests were failed by it.
 }

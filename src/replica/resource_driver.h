@@ -130,10 +130,10 @@ class ResourceDriver final : public DeviceRequestHandler {
   bool in_batch_ = false;
   bool stopping_ = false;
 
-  // The device thread (DeviceStack::up/down) and completions that arrived before up() returned.
+  // The device thread (DeviceStack::bring_up/down) and the stack while it comes up.
   std::thread device_thread_;
   bool device_busy_ = false;
-  std::vector<std::tuple<std::uint64_t, int, Payload>> early_completions_;
+  std::unique_ptr<DeviceStack> rising_;
 
   std::vector<std::shared_ptr<Waiter>> waiters_;
 };

@@ -72,6 +72,7 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
   std::shared_ptr<tcp::socket> attempt;
   PeerLinkCounters counters;
   core::LogRateLimiter refused_log{5, std::chrono::seconds(10)};
+  core::LogRateLimiter link_log{20, std::chrono::seconds(10)};
 
   Status listen() {
     auto ep = resolve_endpoint(io, options.local_address, options.local_port);
@@ -126,7 +127,7 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
       return;
     }
     tune(s);
-    spdlog::info("{}: link to {} up ({})", options.resource, who, how);
+    log_limited(spdlog::level::info, fmt::format("link to {} up ({})", who, how));
     conn = std::make_shared<Connection>(io);
     conn->socket = std::move(s);
     read_next(conn);
@@ -265,8 +266,16 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
     if (conn == c) conn.reset();
   }
 
+  // Lines a remote host can cause at will (a connection, garbage) are rate limited.
+  void log_limited(spdlog::level::level_enum level, const std::string& text) {
+    std::uint64_t suppressed = 0;
+    if (!link_log.allow(std::chrono::steady_clock::now(), suppressed)) return;
+    spdlog::log(level, "{}: {}{}", options.resource, text,
+                suppressed ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  }
+
   void lose(const std::shared_ptr<Connection>& c, std::string reason) {
-    spdlog::info("{}: link lost: {}", options.resource, reason);
+    log_limited(spdlog::level::info, "link lost: " + reason);
     close_connection(c);
     callbacks.on_lost(std::move(reason));
   }

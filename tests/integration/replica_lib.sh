@@ -7,6 +7,7 @@
 # die with it. Loop devices are global: the cleanup trap detaches only those whose backing file
 # lies in our temp dir, after unmounting our filesystems and stopping our daemons by PID.
 #
+# Environment: HAPBX_KEEP_TMP=1 keeps the temp dir, HAPBX_KEEP_TMP_ON_FAIL=1 only on failure.
 # Usage:  source "$(dirname "$0")/replica_lib.sh"; rp_init "$1"      # $1 = build/bin
 #         rp_config [KEY=VALUE...]  ; rp_image 1 256M ; rp_start 1 ; rp_cli 1 create-md r0 ...
 
@@ -73,7 +74,7 @@ rp_cleanup() {
     sleep 0.1
   done
   [ -n "$(rp_our_loops)" ] && echo "warning: loop devices left: $(rp_our_loops)" >&2
-  if [ "${HAPBX_KEEP_TMP:-0}" = 1 ] || [ "$rc" != 0 ] && [ "${HAPBX_KEEP_TMP_ON_FAIL:-0}" = 1 ]; then
+  if [ "${HAPBX_KEEP_TMP:-0}" = 1 ] || { [ "$rc" != 0 ] && [ "${HAPBX_KEEP_TMP_ON_FAIL:-0}" = 1 ]; }; then
     echo "temp dir kept: $HP_TMP" >&2
   else
     rm -rf "$HP_TMP"

@@ -592,6 +592,13 @@ void ResourceDriver::run_actions() {
 }
 
 void ResourceDriver::after_batch() {
+  // The engine left Primary by itself (e.g. its disk failed): the device goes too.
+  if (engine_ && stack_ && !device_busy_ && !stopping_ && engine_->role() != Role::Primary) {
+    spdlog::warn("{}: no longer Primary: removing the device {}", config_.name, host_->device);
+    device_down_async([this](Status s) {
+      if (!s) spdlog::error("{}: the device stays although not Primary: {}", config_.name, s.error().message);
+    });
+  }
   arm_timer();
   if (link_) link_->poll();
   check_waiters();

@@ -81,6 +81,7 @@ class FuseDevice::Impl {
   std::unordered_map<std::uint64_t, Pending> pending;  // guarded by mu
   std::uint64_t next_id = 1;                           // guarded by mu
   bool closed = false;  // guarded by mu: after stop, nothing may be replied
+  bool written = false;  // guarded by mu: a Write or Zero was handed to the handler
 
   std::mutex init_mu;
   std::condition_variable init_cv;
@@ -96,6 +97,16 @@ class FuseDevice::Impl {
       if (closed) {
         fuse_reply_err(req, EIO);
         return;
+      }
+      if (r.kind == DeviceRequest::Kind::Flush && !written) {
+        // Nothing was written through us yet, so there is nothing to make durable. This is
+        // also what lets LOOP_CONFIGURE (which fsyncs the file) finish while the engine is not
+        // yet wired to complete() -- the daemon's loop may be the thread that is attaching.
+        fuse_reply_err(req, 0);
+        return;
+      }
+      if (r.kind == DeviceRequest::Kind::Write || r.kind == DeviceRequest::Kind::Zero) {
+        written = true;
       }
       id = next_id++;
       pending.emplace(id, Pending{req, r.kind, r.length});

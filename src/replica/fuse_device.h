@@ -6,7 +6,9 @@
 // Contracts:
 // - The file is opened with direct_io (no page cache in FUSE, so every write reaches the engine
 //   and the loop device can use direct I/O), writeback cache off, max_write 1 MiB.
-// - fsync/fdatasync -> Flush. fallocate PUNCH_HOLE / ZERO_RANGE -> Zero. FUSE `flush` (close)
+// - fsync/fdatasync -> Flush, except before the first Write/Zero (nothing to make durable: the
+//   Flush is answered here; this lets LOOP_CONFIGURE, which fsyncs the file, finish before the
+//   engine is wired to complete()). fallocate PUNCH_HOLE / ZERO_RANGE -> Zero. FUSE `flush` (close)
 //   and fsyncdir are answered here.
 // - Like a block device: reads past the end are clipped (EOF at the end), writes past the end
 //   are clipped (short write), a write starting at or past the end is ENOSPC.

@@ -85,7 +85,11 @@ struct SyncVerdict {
 // The pure comparison. Symmetric: decide_sync(a, b) and decide_sync(b, a) agree (one side source,
 // the other target; both split brain; ...). Resolves split brain by the policies where they
 // allow it, else returns SplitBrain (the caller goes StandAlone).
-SyncVerdict decide_sync(const SyncView& mine, const SyncView& peer, const SyncPolicies& policies);
+// `mine_sorts_first` (this node's name sorts before the peer's) breaks ties the same way on
+// both sides. discard-local / discard-remote name a side, so they are meant for configurations
+// that differ between the two nodes.
+SyncVerdict decide_sync(const SyncView& mine, const SyncView& peer, const SyncPolicies& policies,
+                        bool mine_sorts_first);
 
 std::string_view to_string(SyncDecision d);
 std::string format_uuid(std::uint64_t id);  // 16 hex digits, as drbdadm show-gi prints

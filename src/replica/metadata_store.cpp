@@ -232,11 +232,13 @@ Status MetadataStore::write_superblock(const Superblock& sb) {
   }
   Superblock next = sb;
   next.sequence = superblock_.sequence + 1;
-  const int slot = 1 - sb_slot_;
-  if (Status s = meta_->write(layout_.superblock_slot_offset(slot), encode_superblock(next));
-      !s.ok()) {
-    return s;
+  // Never write what open() would refuse to read back (an implausible field).
+  const std::vector<std::uint8_t> block = encode_superblock(next);
+  if (auto check = decode_superblock(block, superblock_.resource); !check.ok()) {
+    return make_error(path() + ": refusing to write the superblock: " + check.error().message);
   }
+  const int slot = 1 - sb_slot_;
+  if (Status s = meta_->write(layout_.superblock_slot_offset(slot), block); !s.ok()) return s;
   if (Status s = meta_->flush(); !s.ok()) return s;
   superblock_ = std::move(next);
   sb_slot_ = slot;

@@ -39,6 +39,7 @@
 //   24 Ping           (empty)
 //   25 PingAck        (empty)
 //   26 Goodbye        str reason
+//   27 StartResync    bool sender_is_source, bool full
 // str: u32 length (<= kMaxStringLength) + bytes, no control characters (< 0x20, 0x7F).
 // bytes: u32 length (<= kMaxDigestLength unless noted) + bytes. payload: u32 length
 // (<= kMaxPayload) + bytes. bool: u8 0 or 1. Enums: u8, Protocol 0..2 (A, B, C), Role 0..2
@@ -63,7 +64,7 @@ namespace hapbx::replica {
 
 namespace {
 
-constexpr std::size_t kTypeCount = 26;
+constexpr std::size_t kTypeCount = 27;
 constexpr std::size_t kBodySlack = 4096;
 static_assert(std::variant_size_v<PeerMessage> == kTypeCount,
               "a new message type needs a name, a number and its fields here");
@@ -74,7 +75,7 @@ constexpr std::array<std::string_view, kTypeCount> kNames = {
     "NegAck",       "Flush",        "FlushAck",     "ResyncRequest", "CsumRequest",
     "ResyncData",   "ResyncInSync", "ResyncAck",    "ResyncDone",    "VerifyRequest",
     "VerifyReply",  "VerifyDone",   "OutOfSync",    "Ping",          "PingAck",
-    "Goodbye"};
+    "Goodbye",      "StartResync"};
 
 template <typename T, std::size_t I = 0>
 constexpr std::uint16_t type_of() {
@@ -96,7 +97,8 @@ static_assert(type_of<Hello>() == 1 && type_of<AuthResponse>() == 2 && type_of<P
               type_of<ResyncAck>() == 18 && type_of<ResyncDone>() == 19 &&
               type_of<VerifyRequest>() == 20 && type_of<VerifyReply>() == 21 &&
               type_of<VerifyDone>() == 22 && type_of<OutOfSync>() == 23 && type_of<Ping>() == 24 &&
-              type_of<PingAck>() == 25 && type_of<Goodbye>() == 26);
+              type_of<PingAck>() == 25 && type_of<Goodbye>() == 26 &&
+              type_of<StartResync>() == 27);
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
@@ -405,6 +407,11 @@ void fields(Io&, PingAck&) {}
 template <typename Io>
 void fields(Io& io, Goodbye& m) {
   io.string(m.reason, "reason", kMaxStringLength);
+}
+template <typename Io>
+void fields(Io& io, StartResync& m) {
+  io.boolean(m.sender_is_source, "sender_is_source");
+  io.boolean(m.full, "full");
 }
 
 // Checks across fields, after they parsed.

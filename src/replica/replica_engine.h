@@ -98,7 +98,9 @@ struct EngineDisk {
 
 namespace action {
 struct LocalIo {
-  enum class Kind { Read, Write, Flush, Zero } kind = Kind::Read;
+  // Barrier: no I/O; completes once everything before it in the queue (a Persist* above all) is
+  // done. The engine holds a write behind it until its activity-log update is durable.
+  enum class Kind { Read, Write, Flush, Zero, Barrier } kind = Kind::Read;
   std::uint64_t tag = 0;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
@@ -166,6 +168,8 @@ struct EngineStatus {
   std::string last_event;  // "split brain detected: ...", "authentication of peer failed", ...
   bool split_brain = false;
   std::size_t pending_requests = 0;
+  // Where they wait: on the peer/disk, for activity-log slots, for a log update, behind a resync read.
+  std::size_t pending_in_flight = 0, pending_for_slots = 0, pending_for_log = 0, pending_for_resync = 0;
   EngineCounters counters;
 };
 
@@ -226,6 +230,7 @@ class ReplicaEngine {
   };
   struct PendingFlush {
     std::uint64_t request_id = 0;
+    TimePoint sent{};  // when the peer was asked (ack timeout)
     bool local_done = false, peer_done = false;
     int error = 0;
   };
@@ -233,6 +238,7 @@ class ReplicaEngine {
   struct IoPurpose {
     enum class Kind {
       AppWrite, AppRead, AppFlush,      // Primary, for a device request
+      AlBarrier,                        // Primary: a write waits for its activity-log update
       PeerWrite, PeerFlush,             // Secondary, for a peer's Data/Zero/Flush
       ResyncRead, CsumRead,             // source answering a request
       ResyncWrite,                      // target writing resync data
@@ -248,7 +254,11 @@ class ReplicaEngine {
 
   // admin / lifecycle (replica_engine.cpp)
   void set_connection(ConnectionState s, std::string why);
-  void emit(Action a) { actions_.push_back(std::move(a)); }
+  // Constructs the action in place (no temporary variant: GCC 12 warns on moving those).
+  template <typename A>
+  void emit(A&& a) {
+    actions_.emplace_back(std::in_place_type<std::decay_t<A>>, std::forward<A>(a));
+  }
   void log(action::Log::Level level, std::string text);
   void new_generation(const char* why);
   void persist_superblock();
@@ -279,6 +289,8 @@ class ReplicaEngine {
   void app_read(DeviceRequest&& r, TimePoint now);
   void app_flush(DeviceRequest&& r, TimePoint now);
   void start_write(DeviceRequest&& r, TimePoint now);
+  void issue_write(DeviceRequest&& r, std::vector<std::uint64_t> extents, TimePoint now,
+                   bool queue_head = false);
   void retry_deferred(TimePoint now);
   bool overlaps_resync_read(std::uint64_t offset, std::uint64_t length) const;
   void finish_write_if_done(std::uint64_t seq);
@@ -300,12 +312,14 @@ class ReplicaEngine {
   void on_resync_ack(const ResyncAck& m, TimePoint now);
   void on_resync_done(const ResyncDone& m, TimePoint now);
   void finish_resync_as_target(TimePoint now);
+  void finish_resync_as_source(TimePoint now);
   void verify_pump(TimePoint now);
   void on_verify_request(const VerifyRequest& m, TimePoint now);
   void on_verify_reply(VerifyReply&& m, TimePoint now);
   void verify_compare(std::uint64_t offset, TimePoint now);
   void finish_verify(TimePoint now);
   void refill_tokens(TimePoint now);
+  std::optional<TimePoint> oldest_peer_wait() const;
   void on_io_for_resync(const IoPurpose& p, int error, Payload data, TimePoint now);
 
   EngineConfig config_;
@@ -332,7 +346,9 @@ class ReplicaEngine {
   Params peer_params_;
   TimePoint last_received_{}, ping_sent_at_{};
   bool ping_outstanding_ = false;
-  std::uint64_t write_seq_ = 0;       // Primary: numbering of Data/Zero on this connection
+  std::uint64_t write_seq_ = 0;       // Primary: numbering of Data/Zero (never reset)
+  std::uint64_t peer_write_seq_ = 0;  // Secondary: the last Data/Zero seq applied (gaps/duplicates
+                                      // mean a broken stream: the connection is dropped)
   std::uint64_t boot_id_ = 0;
   // Bitmap exchange.
   bool bitmap_sent_ = false, bitmap_received_ = false, exchange_as_source_ = false;
@@ -343,6 +359,18 @@ class ReplicaEngine {
   std::map<std::uint64_t, TimePoint> unacked_since_;   // seq -> when sent (ack timeout)
   std::map<std::uint64_t, PendingFlush> flushes_;      // request id -> state
   std::deque<DeviceRequest> deferred_;                 // waiting for AL slots / resync reads
+  // Writes waiting for their activity-log update to be durable (Barrier tag -> write): neither
+  // the local disk nor the peer may see a write before its extent is in the on-disk log.
+  struct AlWait {
+    DeviceRequest request;
+    std::vector<std::uint64_t> extents;
+  };
+  std::multimap<std::uint64_t, AlWait> al_waiting_;
+  // Extents made hot whose log update is not durable yet -> the barrier that makes it so. A
+  // write to such an extent waits for that barrier even though the extent is already hot.
+  std::map<std::uint64_t, std::uint64_t> al_unpersisted_;
+  // Writes past the activity log that overlap a resync read in flight on this SyncSource.
+  std::deque<AlWait> held_for_resync_;
   std::uint64_t local_only_seq_ = 1ull << 62;          // ids for writes not sent to a peer
   std::map<std::uint64_t, IoPurpose> io_;              // LocalIo tag -> purpose
   std::uint64_t tag_counter_ = 0;
@@ -351,6 +379,7 @@ class ReplicaEngine {
   ResyncProgress resync_;
   std::uint64_t resync_cursor_ = 0;  // next block to consider
   std::map<std::uint64_t, std::uint64_t> resync_inflight_;
+  std::map<std::uint64_t, TimePoint> resync_asked_at_;  // offset -> when requested (timeout)
   std::uint64_t resync_inflight_bytes_ = 0;
   // Source: resync reads in flight (offset -> length); application writes to these ranges
   // wait, so the resync data sent never overtakes a newer write on the link.
@@ -365,7 +394,12 @@ class ReplicaEngine {
 
   // Verify.
   std::uint64_t verify_cursor_ = 0, verify_total_ = 0, verify_done_ = 0;
-  struct VerifySlot { Bytes mine, theirs; bool have_mine = false, have_theirs = false; std::uint64_t length = 0; };
+  struct VerifySlot {
+    Bytes mine, theirs;
+    bool have_mine = false, have_theirs = false;
+    std::uint64_t length = 0;
+    TimePoint asked{};
+  };
   std::map<std::uint64_t, VerifySlot> verify_inflight_;
   std::uint64_t verify_inflight_bytes_ = 0;
   std::uint64_t verify_found_ = 0;

@@ -64,8 +64,8 @@ std::string_view to_string(SplitBrainPolicy p) {
     case SplitBrainPolicy::DiscardRemote: return "discard-remote";
     case SplitBrainPolicy::Consensus: return "consensus";
     case SplitBrainPolicy::DiscardSecondary: return "discard-secondary";
-    case SplitBrainPolicy::CallPrimaryLost: return "call-pri-lost";
-    case SplitBrainPolicy::Violently: return "violently";
+    case SplitBrainPolicy::CallPrimaryLost: return "call-pri-lost-after-sb";
+    case SplitBrainPolicy::Violently: return "violently-as0p";
   }
   return "?";
 }

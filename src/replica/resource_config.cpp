@@ -182,7 +182,9 @@ class Interpreter {
       out += errors_[i];
     }
     if (errors_.size() > kMaxErrorsShown) {
-      out += "\n(" + std::to_string(errors_.size() - kMaxErrorsShown) + " more errors)";
+      const std::size_t more = errors_.size() - kMaxErrorsShown;
+      out += "\n" + doc_.files[0] + ": " + std::to_string(more) + " more error" +
+             (more == 1 ? "" : "s") + " not shown; fix the ones above first";
     }
     return out;
   }
@@ -679,6 +681,8 @@ class Interpreter {
     const std::string& kw = s.words[0].text;
     const std::size_t n = s.words.size();
     note(h.seen, kw == "flexible-meta-disk" ? "meta-disk" : kw, s);
+    // Given, even if refused below: its own error says enough, no "missing" on top.
+    (kw == "device" ? h.has_device : kw == "disk" ? h.has_disk : h.has_meta) = true;
     if (kw == "device") {
       // device PATH; device PATH minor N; device minor N;
       if (n == 3 && s.words[1].text == "minor") {
@@ -749,6 +753,7 @@ class Interpreter {
   }
 
   void apply_address(HostDraft& h, const Statement& s) {
+    h.has_address = true;  // given, even if refused below
     const std::size_t n = s.words.size();
     if (n < 2 || n > 3) {
       fail(s, "address takes [ipv4|ipv6] ADDRESS:PORT (e.g. address 198.18.1.11:7788;)");

@@ -37,10 +37,13 @@ class MemoryDisk : public DeviceRequestHandler {
   }
   ~MemoryDisk() override { stop(); }
 
-  // Where answers go (FuseDevice::complete or DeviceStack::complete).
+  // Where answers go (FuseDevice::complete or DeviceStack::complete); requests wait until set.
   void set_completer(Completer c) {
-    std::lock_guard lock(mu_);
-    completer_ = std::move(c);
+    {
+      std::lock_guard lock(mu_);
+      completer_ = std::move(c);
+    }
+    cv_.notify_all();
   }
 
   // Stops answering (joins the worker). Call before the device goes away.
@@ -102,7 +105,7 @@ class MemoryDisk : public DeviceRequestHandler {
   void run() {
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stopping_ || (!queue_.empty() && completer_); });
       if (stopping_) return;
       DeviceRequest r = std::move(queue_.front());
       queue_.pop_front();

@@ -80,6 +80,9 @@ bool same(const OutOfSync& a, const OutOfSync& b) { return same_range(a, b); }
 bool same(const Ping&, const Ping&) { return true; }
 bool same(const PingAck&, const PingAck&) { return true; }
 bool same(const Goodbye& a, const Goodbye& b) { return a.reason == b.reason; }
+bool same(const StartResync& a, const StartResync& b) {
+  return a.sender_is_source == b.sender_is_source && a.full == b.full;
+}
 
 bool same_message(const PeerMessage& a, const PeerMessage& b) {
   if (a.index() != b.index()) return false;
@@ -147,6 +150,7 @@ std::vector<PeerMessage> samples() {
   all.push_back(Ping{});
   all.push_back(PingAck{});
   all.push_back(Goodbye{"resource r0 is going down: admin disconnect"});
+  all.push_back(StartResync{true, true});
   return all;
 }
 
@@ -249,6 +253,7 @@ TEST(PeerMessage, TypeNumbersAndNamesAreStable) {
   EXPECT_EQ(message_type(Hello{}), 1);
   EXPECT_EQ(message_type(Data{}), 7);
   EXPECT_EQ(message_type(Goodbye{}), 26);
+  EXPECT_EQ(message_type(StartResync{}), 27);
   EXPECT_EQ(message_name(Params{}), "Params");
   EXPECT_EQ(message_name(ResyncDone{}), "ResyncDone");
   EXPECT_EQ(message_name(Goodbye{}), "Goodbye");
@@ -344,7 +349,7 @@ TEST(PeerMessage, HeaderErrors) {
   EXPECT_EQ(error_of(header(24, 0, kWireMagic, 2)),
             "frame header: unsupported version 2 (this side speaks 1)");
   EXPECT_EQ(error_of(header(0, 0)), "frame header: unknown message type 0");
-  EXPECT_EQ(error_of(header(27, 0)), "frame header: unknown message type 27");
+  EXPECT_EQ(error_of(header(28, 0)), "frame header: unknown message type 28");
   EXPECT_EQ(error_of(header(65535, 0)), "frame header: unknown message type 65535");
   EXPECT_EQ(error_of(header(24, 0, kWireMagic, kWireVersion, 1)),
             "Ping: reserved header word is 0x00000001, expected 0");
@@ -464,6 +469,9 @@ TEST(PeerMessage, EnumsAndBoolsAreRangeChecked) {
   }
   EXPECT_EQ(error_of(frame(5, Bytes{3, 0})), "StateUpdate: role 3 out of range (0..2)");
   EXPECT_EQ(error_of(frame(5, Bytes{0, 8})), "StateUpdate: disk 8 out of range (0..7)");
+  EXPECT_EQ(error_of(frame(27, Bytes{0, 2})), "StartResync: full is 2, expected 0 or 1");
+  EXPECT_EQ(error_of(frame(27, Bytes{3, 0})),
+            "StartResync: sender_is_source is 3, expected 0 or 1");
   Bytes chunk = encode(BitmapChunk{1, {1}, true});
   chunk.back() = 2;
   EXPECT_EQ(error_of(chunk), "BitmapChunk: last is 2, expected 0 or 1");

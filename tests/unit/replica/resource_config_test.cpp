@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -474,6 +475,15 @@ TEST(ResourceConfig, ResourceLevelErrors) {
             "r0.res:2: a second 'common' section (the first is at r0.res:1); merge them");
   EXPECT_EQ(error_of("global { usage-count maybe; }\n" + resource("")),
             "r0.res:1: usage-count 'maybe' is not valid (expected yes, no or ask)");
+  // Many errors: the first 20, then a count that still names the place.
+  std::string many;
+  for (int i = 0; i < 25; ++i) many += "protocol Z;\n";
+  const std::string message = error_of(resource(many));
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 20);
+  EXPECT_NE(message.find("\nr0.res:21: protocol 'Z'"), std::string::npos) << message;
+  EXPECT_NE(message.find("\nr0.res: 5 more errors not shown; fix the ones above first"),
+            std::string::npos)
+      << message;
   // All errors at once, one per line.
   EXPECT_EQ(error_of(resource("protocol D;\nnet { timeout 0; }")),
             "r0.res:2: protocol 'D' is not valid (expected A, B or C)\n"

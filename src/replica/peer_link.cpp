@@ -263,7 +263,11 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
     c->socket.shutdown(tcp::socket::shutdown_both, ec);
     c->socket.close(ec);
     c->queue.clear();
-    if (conn == c) conn.reset();
+    if (conn == c) {
+      conn.reset();
+      // The next attempt waits connect-int: a peer that refuses us is not hammered.
+      if (connector && !stopped && !retry_pending) schedule_retry();
+    }
   }
 
   // Lines a remote host can cause at will (a connection, garbage) are rate limited.

@@ -77,7 +77,7 @@ Status add_replica_commands(core::ControlServer& server, const Drivers& drivers)
 
   struct Sync {
     std::string verb, usage, description;
-    std::initializer_list<std::string_view> flags;
+    std::vector<std::string_view> flags;
     std::function<CommandResult(ResourceDriver&, const Parsed&, bool json)> run;
   };
   std::vector<Sync> sync = {
@@ -136,7 +136,7 @@ Status add_replica_commands(core::ControlServer& server, const Drivers& drivers)
   for (auto& c : sync) {
     auto run = c.run;
     auto usage = c.usage;
-    auto flags = std::vector<std::string_view>(c.flags);
+    auto flags = c.flags;
     Status s = server.add_command(
         {c.verb}, c.description + " (" + c.usage + ")",
         [ds, run, usage, flags](const Args& args, bool json) -> CommandResult {
@@ -176,7 +176,7 @@ Status add_replica_commands(core::ControlServer& server, const Drivers& drivers)
   // Asynchronous ones: primary, secondary, up, down, wait-connect, wait-sync.
   struct Async {
     std::string verb, usage, description;
-    std::initializer_list<std::string_view> flags;
+    std::vector<std::string_view> flags;
     bool takes_timeout;
     std::function<void(ResourceDriver&, const Parsed&, core::Duration, core::CommandReply)> run;
   };
@@ -210,7 +210,7 @@ Status add_replica_commands(core::ControlServer& server, const Drivers& drivers)
   for (auto& c : async) {
     auto run = c.run;
     auto usage = c.usage;
-    auto flags = std::vector<std::string_view>(c.flags);
+    auto flags = c.flags;
     const bool takes_timeout = c.takes_timeout;
     Status s = server.add_async_command(
         {c.verb}, c.description + " (" + c.usage + ")",

@@ -16,7 +16,7 @@ PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
 # install them; without recommends, so no kernel module is built.
 BENCH_PACKAGES = rtpengine-daemon util-linux
 
-.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media clean
+.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media bench-replica clean
 
 all: build
 
@@ -67,7 +67,7 @@ fuzz: deps
 	@echo "run e.g.: mkdir -p /tmp/new-corpus && $(FUZZ_BUILD)/bin/sip_message_fuzz -max_total_time=60 /tmp/new-corpus tests/fuzz/corpus/sip_message"
 
 # Benchmarks against anchors run in the same script (docs/performance.md). Long: not in `make test`.
-bench: bench-register bench-calls bench-media
+bench: bench-register bench-calls bench-media bench-replica
 
 bench-register: deps build
 	bash bench/register.sh $(BUILD)/bin
@@ -77,6 +77,9 @@ bench-calls: deps build
 
 bench-media: bench-deps build
 	bash bench/media.sh $(BUILD)/bin
+
+bench-replica: deps build
+	bash bench/replica.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -104,6 +104,8 @@ int LocalIoWorker::execute(const LocalIoJob& job, Payload* read_data) {
     case LocalIoJob::Kind::Zero:
       status = disk_.zero(job.offset, job.length);
       break;
+    case LocalIoJob::Kind::Barrier:
+      break;
   }
   if (!status) {
     spdlog::error("{}: local disk I/O failed: {}", name_, status.error().message);

@@ -32,7 +32,9 @@
 namespace hapbx::replica {
 
 struct LocalIoJob {
-  enum class Kind { Read, Write, Flush, Zero } kind = Kind::Read;
+  // The same values as action::LocalIo::Kind (static_assert in the .cpp). Barrier does no I/O:
+  // it completes when every earlier job (a metadata write above all) has.
+  enum class Kind { Read, Write, Flush, Zero, Barrier } kind = Kind::Read;
   std::uint64_t tag = 0;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;

@@ -520,6 +520,7 @@ void ResourceDriver::run_actions() {
     for (auto& a : actions) {
       if (auto* io = std::get_if<action::LocalIo>(&a)) {
         LocalIoJob job;
+        static_assert(static_cast<int>(LocalIoJob::Kind::Barrier) == static_cast<int>(action::LocalIo::Kind::Barrier));
         job.kind = static_cast<LocalIoJob::Kind>(io->kind);
         job.tag = io->tag;
         job.offset = io->offset;

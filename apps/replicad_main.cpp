@@ -5,6 +5,7 @@
 // reported and left), the metadata is persisted.
 #include <asio.hpp>
 #include <cstdio>
+#include <malloc.h>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,12 @@
 #include "replica/replica_daemon.h"
 
 int main(int argc, char** argv) {
+  // Block buffers of up to 1 MiB are allocated and freed for every request. Above glibc's mmap
+  // threshold each one would be a fresh mmap (page faults, zeroing) and a munmap: keep them in
+  // the heap instead, and keep freed heap memory for the next request. What is in flight is
+  // bounded by the kernel's FUSE queue and the peer link's send cap.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   hapbx::replica::ReplicaDaemonOptions options;
   std::string log_level = "info";
   CLI::App app{"replicad: the hapbx replicated disk daemon (DRBD 8 resource files)"};

@@ -26,10 +26,14 @@ DaemonCommand::DaemonCommand(CLI::App& app, DaemonTarget target) : target_(std::
                    "Control socket of " + target_.daemon + " (default " + target_.default_socket +
                        ", or $" + target_.socket_env + ")");
   app_->add_flag("--json", json_, "Ask for JSON output (show commands)");
-  app_->add_option("--timeout", timeout_seconds_, "Seconds to wait for the answer (default 10)")
-      ->type_name("SECONDS");
   app_->add_option("command", words_,
                    "Command words, e.g. '" + target_.example + "' ('help' lists them)");
+  // Options of the daemon's own commands (`primary --force r0`, `connect --discard-my-data r0`)
+  // are not ours: they go to the daemon after the words, which accepts them anywhere.
+  if (target_.passes_options) app_->allow_extras();
+  app_->add_option("--timeout", timeout_seconds_, "Seconds to wait for the answer (default 10; "
+                   "for wait-* commands, as long as the command itself waits)")
+      ->type_name("SECONDS");
   app_->footer("Examples:\n  hapbx " + target_.subcommand + " help\n  hapbx " +
                target_.subcommand + " " + target_.example + "\n  hapbx " + target_.subcommand +
                " --json " + target_.example +
@@ -49,7 +53,11 @@ int DaemonCommand::run(const CliEnvironment& env, std::ostream& out, std::ostrea
     err << name << ": --timeout must be between 0.001 and 3600 seconds\n";
     return kExitUsage;
   }
-  const core::ControlRequest request{words_, json_};
+  std::vector<std::string> words = words_;
+  if (target_.passes_options)
+    for (const std::string& extra : app_->remaining())
+      if (extra != "--") words.push_back(extra);
+  const core::ControlRequest request{words, json_};
   if (Result<std::string> encoded = core::encode_control_request(request); !encoded) {
     err << name << ": " << encoded.error().message << "\n";
     return kExitUsage;
@@ -57,6 +65,9 @@ int DaemonCommand::run(const CliEnvironment& env, std::ostream& out, std::ostrea
   core::ControlCallOptions options;
   options.daemon = target_.daemon;
   options.timeout = std::chrono::milliseconds(std::llround(timeout_seconds_ * 1000));
+  // A wait-* command bounds its own wait (and answers when it ends): don't cut it short.
+  if (app_->count("--timeout") == 0 && words.front().rfind("wait-", 0) == 0)
+    options.timeout = std::chrono::hours(1);
   const std::string socket = resolve_socket_path(socket_, env, target_);
 
   Result<core::ControlResponse> answer = env.call(socket, request, options);

@@ -8,7 +8,7 @@ const std::vector<DaemonTarget>& daemon_targets() {
       {"pbx", "pbxd", "/run/hapbx/pbxd.sock", "HAPBX_PBX_SOCKET",
        "Run a PBX command (Asterisk CLI syntax) in pbxd", "sip show peers"},
       {"replica", "replicad", "/run/hapbx/replicad.sock", "HAPBX_REPLICA_SOCKET",
-       "Run a replicated-disk command (drbdadm style) in replicad", "status r0"},
+       "Run a replicated-disk command (drbdadm style) in replicad", "status r0", true},
   };
   return targets;
 }

@@ -15,6 +15,9 @@ struct DaemonTarget {
   std::string socket_env;      // "HAPBX_PBX_SOCKET": overrides the default, not --socket
   std::string summary;         // one line for `hapbx --help`
   std::string example;         // "sip show peers", for the subcommand's help
+  // The daemon's commands take options of their own (`primary --force r0`): unknown options go
+  // to the daemon after the words instead of being a usage error.
+  bool passes_options = false;
 };
 
 const std::vector<DaemonTarget>& daemon_targets();

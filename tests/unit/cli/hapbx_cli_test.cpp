@@ -116,6 +116,23 @@ TEST(HapbxCli, DoubleDashPassesWordsThatLookLikeOptions) {
   EXPECT_EQ(world.calls.back().request.words, (Words{"core", "set", "debug", "-1"}));
 }
 
+TEST(HapbxCli, ReplicaCommandOptionsGoToTheDaemon) {
+  FakeWorld world;
+  EXPECT_EQ(world.run({"replica", "primary", "--force", "r0"}), kExitOk);
+  ASSERT_EQ(world.calls.size(), 1u);
+  EXPECT_EQ(world.calls[0].request.words, (Words{"primary", "r0", "--force"}));
+  EXPECT_EQ(world.run({"replica", "connect", "--discard-my-data", "r0", "--json"}), kExitOk);
+  EXPECT_EQ(world.calls.back().request.words, (Words{"connect", "r0", "--discard-my-data"}));
+  EXPECT_TRUE(world.calls.back().request.json);
+  // A wait is as long as the command says, unless --timeout says otherwise.
+  EXPECT_EQ(world.run({"replica", "wait-sync", "r0", "600"}), kExitOk);
+  EXPECT_GE(world.calls.back().options.timeout, std::chrono::minutes(10));
+  EXPECT_EQ(world.run({"replica", "--timeout", "3", "wait-sync", "r0"}), kExitOk);
+  EXPECT_EQ(world.calls.back().options.timeout, std::chrono::milliseconds(3000));
+  // pbx keeps refusing options it does not know.
+  EXPECT_EQ(world.run({"pbx", "--force", "help"}), kExitUsage);
+}
+
 TEST(HapbxCli, TimeoutOption) {
   FakeWorld world;
   EXPECT_EQ(world.run({"pbx", "--timeout", "2.5", "help"}), kExitOk);

@@ -176,6 +176,14 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
     });
   }
 
+  void retry_now() {
+    if (retry_pending) {
+      retry_pending = false;
+      retry_timer.cancel();  // its handler sees operation_aborted and does nothing
+    }
+    poll();
+  }
+
   void schedule_retry() {
     retry_pending = true;
     retry_timer.expires_after(options.connect_interval);
@@ -303,6 +311,8 @@ PeerLink::~PeerLink() { impl_->shutdown(); }
 bool PeerLink::connects_first(const std::string& mine, const std::string& theirs) {
   return mine < theirs;
 }
+
+void PeerLink::retry_now() { impl_->retry_now(); }
 
 Status PeerLink::listen() { return impl_->listen(); }
 void PeerLink::poll() { impl_->poll(); }

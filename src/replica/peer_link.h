@@ -73,6 +73,8 @@ class PeerLink {
   // The owner calls this after every batch of events: starts a connection attempt when the
   // owner wants a link, none is up or being made, and the retry time has come.
   void poll();
+  // An admin `connect`: try at once instead of waiting out the connect-int pause.
+  void retry_now();
 
   bool up() const;
   void send(const PeerMessage& m);

@@ -223,6 +223,7 @@ Status ResourceDriver::connect(bool discard_my_data) {
   if (!engine_) return make_error(no_disk_message());
   Status s = engine_->connect(discard_my_data, now());
   run_actions();
+  if (s) link_->retry_now();
   return s;
 }
 

@@ -44,11 +44,12 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
     explicit Connection(asio::io_context& io) : socket(io) {}
     tcp::socket socket;
     MessageDecoder decoder;
-    std::deque<Bytes> queue;      // frames not yet handed to async_write
+    std::deque<EncodedFrame> queue;      // frames not yet handed to async_write
     std::size_t queued_bytes = 0;
-    std::vector<Bytes> writing;   // frames of the async_write in progress
+    std::vector<EncodedFrame> writing;   // frames of the async_write in progress (their blocks
+                                         // are shared with the local write, not copied)
     bool closed = false;
-    std::array<std::uint8_t, 64 * 1024> buffer{};
+    std::array<std::uint8_t, 256 * 1024> buffer{};  // fewer reads for 1 MiB blocks
   };
 
   Impl(asio::io_context& io_, PeerLinkOptions o, PeerLinkCallbacks c)
@@ -224,7 +225,7 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
 
   void send(const PeerMessage& m) {
     if (!conn || conn->closed) return;
-    Bytes frame;
+    EncodedFrame frame;
     encode_message(m, frame);
     conn->queued_bytes += frame.size();
     conn->queue.push_back(std::move(frame));
@@ -248,8 +249,12 @@ class PeerLink::Impl : public std::enable_shared_from_this<PeerLink::Impl> {
       c->queue.pop_front();
     }
     std::vector<asio::const_buffer> buffers;
-    buffers.reserve(c->writing.size());
-    for (const auto& b : c->writing) buffers.emplace_back(asio::buffer(b));
+    buffers.reserve(c->writing.size() * 3);
+    for (const auto& f : c->writing) {
+      buffers.emplace_back(asio::buffer(f.head));
+      if (f.payload && !f.payload->empty()) buffers.emplace_back(asio::buffer(*f.payload));
+      if (!f.tail.empty()) buffers.emplace_back(asio::buffer(f.tail));
+    }
     auto self = shared_from_this();
     asio::async_write(c->socket, buffers, [self, c, total](const std::error_code& ec, std::size_t) {
       c->queued_bytes -= std::min(c->queued_bytes, total);

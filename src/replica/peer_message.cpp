@@ -118,39 +118,46 @@ std::uint64_t get_be(const std::uint8_t* p, int bytes) {
 
 class Writer {
  public:
-  explicit Writer(Bytes& out) : out_(out) {}
+  explicit Writer(Bytes& out, EncodedFrame* split = nullptr) : out_(&out), split_(split) {}
 
-  void u8(std::uint8_t v, const char*) { out_.push_back(v); }
-  void u16(std::uint16_t v, const char*) { put_be(out_, v, 2); }
-  void u64(std::uint64_t v, const char*) { put_be(out_, v, 8); }
-  void boolean(bool v, const char*) { out_.push_back(v ? 1 : 0); }
+  void u8(std::uint8_t v, const char*) { out_->push_back(v); }
+  void u16(std::uint16_t v, const char*) { put_be(*out_, v, 2); }
+  void u64(std::uint64_t v, const char*) { put_be(*out_, v, 8); }
+  void boolean(bool v, const char*) { out_->push_back(v ? 1 : 0); }
   template <typename E>
   void enumeration(E v, const char*, E) {
-    out_.push_back(static_cast<std::uint8_t>(v));
+    out_->push_back(static_cast<std::uint8_t>(v));
   }
   void string(const std::string& s, const char*, std::size_t limit) {
     const std::size_t n = std::min(s.size(), limit);
-    put_be(out_, n, 4);
+    put_be(*out_, n, 4);
     for (std::size_t i = 0; i < n; ++i) {
       const auto c = static_cast<unsigned char>(s[i]);
-      out_.push_back(is_control(c) ? static_cast<std::uint8_t>('?') : c);
+      out_->push_back(is_control(c) ? static_cast<std::uint8_t>('?') : c);
     }
   }
   void bytes(const Bytes& b, const char*, std::size_t) {
-    put_be(out_, b.size(), 4);
-    out_.insert(out_.end(), b.begin(), b.end());
+    put_be(*out_, b.size(), 4);
+    out_->insert(out_->end(), b.begin(), b.end());
   }
   void payload(const Payload& p, const char*) {
     if (!p) {
-      put_be(out_, 0, 4);
+      put_be(*out_, 0, 4);
       return;
     }
-    put_be(out_, p->size(), 4);
-    out_.insert(out_.end(), p->begin(), p->end());
+    put_be(*out_, p->size(), 4);
+    if (split_) {
+      // Gather mode: the block stays where it is; the fields after it go to the tail.
+      split_->payload = p;
+      out_ = &split_->tail;
+      return;
+    }
+    out_->insert(out_->end(), p->begin(), p->end());
   }
 
  private:
-  Bytes& out_;
+  Bytes* out_;
+  EncodedFrame* split_;
 };
 
 class Reader {
@@ -510,7 +517,8 @@ std::uint16_t message_type(const PeerMessage& m) {
   return static_cast<std::uint16_t>(m.index() + 1);
 }
 
-void encode_message(const PeerMessage& m, Bytes& out) {
+namespace {
+void encode_into(const PeerMessage& m, Bytes& out, EncodedFrame* split) {
   const std::size_t start = out.size();
   put_be(out, kWireMagic, 4);
   put_be(out, kWireVersion, 2);
@@ -518,18 +526,29 @@ void encode_message(const PeerMessage& m, Bytes& out) {
   put_be(out, 0, 4);  // body length, patched below
   put_be(out, 0, 4);  // reserved
   std::visit(
-      [&out](const auto& msg) {
+      [&out, split](const auto& msg) {
         using T = std::decay_t<decltype(msg)>;
-        Writer w(out);
+        Writer w(out, split);
         // The Writer only reads: the field lists take a mutable reference for the Reader's sake.
         fields(w, const_cast<T&>(msg));
       },
       m);
-  const std::size_t body = out.size() - start - kHeaderSize;
+  std::size_t body = out.size() - start - kHeaderSize;
+  if (split) body += (split->payload ? split->payload->size() : 0) + split->tail.size();
   for (int i = 0; i < 4; ++i) {
     out[start + 8 + static_cast<std::size_t>(i)] =
         static_cast<std::uint8_t>(static_cast<std::uint32_t>(body) >> (8 * (3 - i)));
   }
+}
+}  // namespace
+
+void encode_message(const PeerMessage& m, Bytes& out) { encode_into(m, out, nullptr); }
+
+void encode_message(const PeerMessage& m, EncodedFrame& frame) {
+  frame.head.clear();
+  frame.payload.reset();
+  frame.tail.clear();
+  encode_into(m, frame.head, &frame);
 }
 
 Result<PeerMessage> decode_frame(std::span<const std::uint8_t> frame) {

@@ -154,6 +154,17 @@ std::uint16_t message_type(const PeerMessage& m);
 // Payload is sent as an empty one (decoding always yields a non-null Payload).
 void encode_message(const PeerMessage& m, Bytes& out);
 
+// The same frame in up to three pieces, for a gathered write without copying a data block:
+// head (header and the fields up to the block), the block itself (shared, not copied), tail
+// (the fields after it). head + *payload + tail is byte for byte what encode_message writes.
+struct EncodedFrame {
+  Bytes head;
+  Payload payload;  // null for messages without a block
+  Bytes tail;
+  std::size_t size() const { return head.size() + (payload ? payload->size() : 0) + tail.size(); }
+};
+void encode_message(const PeerMessage& m, EncodedFrame& frame);
+
 // Incremental decoding of a byte stream: feed what the socket read, take whole messages.
 class MessageDecoder {
  public:

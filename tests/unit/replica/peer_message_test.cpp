@@ -675,3 +675,26 @@ TEST(PeerMessage, DecoderBufferIsReleasedAsMessagesAreTaken) {
 
 }  // namespace
 }  // namespace hapbx::replica
+
+namespace hapbx::replica {
+namespace {
+
+TEST(PeerMessage, GatheredEncodingIsTheSameFrameWithoutCopyingTheBlock) {
+  for (const PeerMessage& m : samples()) {
+    Bytes flat;
+    encode_message(m, flat);
+    EncodedFrame parts;
+    encode_message(m, parts);
+    Bytes joined = parts.head;
+    if (parts.payload) joined.insert(joined.end(), parts.payload->begin(), parts.payload->end());
+    joined.insert(joined.end(), parts.tail.begin(), parts.tail.end());
+    EXPECT_EQ(joined, flat) << message_name(m);
+    EXPECT_EQ(parts.size(), flat.size()) << message_name(m);
+    if (const auto* d = std::get_if<Data>(&m); d && d->data && !d->data->empty()) {
+      EXPECT_EQ(parts.payload.get(), d->data.get()) << "the block is shared, not copied";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hapbx::replica

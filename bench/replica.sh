@@ -130,8 +130,11 @@ for i in $(seq 0 15); do
     || hp_fail "dd to the disconnected Primary"
 done
 oos=$(rp_json 1 'r["out_of_sync_bytes"]')
-t0=$(hp_now_us)
 rp_ok 1 connect r0
+# The resync's own time: from the link being up (the peer may be the side that connects, on its
+# connect-int) to in sync.
+rp_ok 1 wait-connect r0 30
+t0=$(hp_now_us)
 rp_ok 1 wait-sync r0 600
 resync_ms=$(( ($(hp_now_us) - t0) / 1000 ))
 sent=$(( $(rp_json 1 'c["resync_bytes_sent"]') - sent0 ))

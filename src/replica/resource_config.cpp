@@ -453,6 +453,8 @@ class Interpreter {
           fail(s, "size " + s.words[1].text + " is not a multiple of 4K (e.g. size 2G;)");
         } else {
           d.cfg.size_bytes = *n;
+          warn(s, "size " + s.words[1].text + " is not applied yet: replicad uses the whole disk "
+                  "(less its internal metadata); remove it to silence this");
         }
       }
     } else if (kw == "al-extents") {

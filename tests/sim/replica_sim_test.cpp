@@ -313,3 +313,31 @@ TEST(ReplicaSim, BrokenStreamsAndFailuresConverge) {
 
 }  // namespace
 }  // namespace hapbx::replica::sim
+
+namespace hapbx::replica::sim {
+namespace {
+
+TEST(ReplicaSim, InvalidateAndInvalidateRemoteResyncEverything) {
+  Simulation s(61);
+  initial_sync(s);
+  run_writes(s, 300);
+  ASSERT_TRUE(s.run_until([&] { return in_sync(s); })) << s.dump();
+  // The Secondary throws its data away: a full sync from the Primary, no data lost.
+  s.node(1).disk.blocks[12] = 0xBAD;
+  const std::uint64_t before = s.engine(1).status(s.now()).counters.resync_bytes_received;
+  ASSERT_TRUE(s.engine(1).invalidate(s.now()));
+  ASSERT_TRUE(s.run_until([&] { return in_sync(s); })) << s.dump();
+  EXPECT_EQ(s.engine(1).status(s.now()).counters.resync_bytes_received - before, kSimDataSize);
+  EXPECT_TRUE(s.disks_identical());
+  // The Primary declares the peer's data bad.
+  s.node(1).disk.blocks[13] = 0xBAD;
+  ASSERT_TRUE(s.engine(0).invalidate_remote(s.now()));
+  ASSERT_TRUE(s.run_until([&] { return in_sync(s); })) << s.dump();
+  EXPECT_TRUE(s.disks_identical());
+  check_acked_present(s, 1);
+  // A Primary cannot be invalidated.
+  EXPECT_FALSE(s.engine(0).invalidate(s.now()));
+}
+
+}  // namespace
+}  // namespace hapbx::replica::sim

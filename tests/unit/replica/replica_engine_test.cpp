@@ -403,3 +403,41 @@ TEST(ReplicaEngine, SilentPeerIsDroppedAfterPingTimeout) {
 
 }  // namespace
 }  // namespace hapbx::replica
+
+namespace hapbx::replica {
+namespace {
+
+TEST(ReplicaEngine, LocalWriteErrorFailsTheDiskAndTheRequest) {
+  EngineHarness h;
+  h.handshake(EngineHarness::peer_params());
+  ASSERT_TRUE(h.engine->promote(false, h.clock.now()));
+  h.run();
+  h.hold_io = true;
+  h.engine->device_request(h.write(5, 0), h.clock.now());
+  h.run();
+  h.release_held();  // the barrier (activity log) completes fine
+  h.run();
+  // Now the write itself: answer it with EIO.
+  ASSERT_FALSE(h.held.empty());
+  const auto io = h.held.back();
+  h.held.clear();
+  ASSERT_EQ(io.kind, action::LocalIo::Kind::Write);
+  h.engine->local_io_done(io.tag, EIO, nullptr, h.clock.now());
+  h.hold_io = false;
+  h.run();
+  h.engine->message(WriteAck{h.sent_of<Data>().at(0).seq}, h.clock.now());
+  h.run();
+  bool failed = false;
+  for (const auto& c : h.completed)
+    if (c.id == 5) failed = c.error == EIO;
+  EXPECT_TRUE(failed);
+  EXPECT_EQ(h.engine->disk_state(), DiskState::Failed);
+  // The peer is told (on-io-error detach), and nothing more is accepted.
+  EXPECT_FALSE(h.sent_of<StateUpdate>().empty());
+  h.engine->device_request(h.write(6, 4096), h.clock.now());
+  h.run();
+  EXPECT_FALSE(h.completed_ok(6));
+}
+
+}  // namespace
+}  // namespace hapbx::replica

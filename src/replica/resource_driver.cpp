@@ -291,16 +291,7 @@ void ResourceDriver::primary(bool force, Reply reply) {
 void ResourceDriver::secondary(Reply reply) {
   if (!engine_) return reply(core::CommandResult::failure(no_disk_message()));
   if (device_busy_) return reply(core::CommandResult::failure(config_.name + ": busy (the device is being changed)"));
-  auto demote = [this, reply] {
-    if (!engine_) return reply(core::CommandResult::failure(no_disk_message()));
-    if (engine_->role() != Role::Primary) {
-      return reply(core::CommandResult::success(config_.name + " is Secondary\n"));
-    }
-    Status s = engine_->demote(now());
-    run_actions();
-    if (!s) return reply(core::CommandResult::failure(s.error().message));
-    reply(core::CommandResult::success(config_.name + " is Secondary\n"));
-  };
+  auto demote = [this, reply] { demote_when_idle(reply, now() + std::chrono::seconds(10)); };
   if (!stack_) return demote();
   device_down_async([this, reply, demote](Status s) {
     if (!s) {
@@ -308,6 +299,27 @@ void ResourceDriver::secondary(Reply reply) {
                                                             s.error().message)));
     }
     demote();
+  });
+}
+
+// With the device down no new request comes, but writes already answered (protocol A) may still
+// wait for the peer's acknowledgement: the engine refuses to demote until they have it, so try
+// again for a while before giving up.
+void ResourceDriver::demote_when_idle(Reply reply, core::TimePoint deadline) {
+  if (!engine_) return reply(core::CommandResult::failure(no_disk_message()));
+  if (engine_->role() != Role::Primary) {
+    return reply(core::CommandResult::success(config_.name + " is Secondary\n"));
+  }
+  Status s = engine_->demote(now());
+  run_actions();
+  if (s) return reply(core::CommandResult::success(config_.name + " is Secondary\n"));
+  if (engine_->status(now()).pending_requests == 0 || now() >= deadline) {
+    return reply(core::CommandResult::failure(s.error().message));
+  }
+  auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+  retry->async_wait([this, retry, reply, deadline](const std::error_code& ec) {
+    if (ec) return reply(core::CommandResult::failure(config_.name + ": demote cancelled"));
+    demote_when_idle(reply, deadline);
   });
 }
 

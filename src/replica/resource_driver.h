@@ -103,6 +103,7 @@ class ResourceDriver final : public DeviceRequestHandler {
   void on_link_up();
   void on_link_message(PeerMessage&& m);
   void on_link_lost(std::string reason);
+  void demote_when_idle(Reply reply, core::TimePoint deadline);
   void device_up_async(std::function<void(Status)> done);
   void device_down_async(std::function<void(Status)> done);
   void finish_device_thread();

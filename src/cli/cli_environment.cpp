@@ -1,7 +1,12 @@
 // The production CliEnvironment: std::getenv and the blocking control-socket client.
 #include "cli/cli_environment.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <cerrno>
+#include <cstdio>
 
 namespace hapbx::cli {
 
@@ -15,6 +20,26 @@ CliEnvironment CliEnvironment::real() {
   env.call = [](const std::string& socket_path, const core::ControlRequest& request,
                 const core::ControlCallOptions& options) {
     return core::call_control_socket(socket_path, request, options);
+  };
+  env.run = [](const std::string& program, const std::vector<std::string>& args) -> int {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) return 127;
+    if (pid == 0) {
+      execvp(program.c_str(), argv.data());
+      std::perror(("hapbx: cannot run " + program).c_str());
+      _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) return 127;
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   };
   return env;
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/control_client.h"
 #include "core/control_protocol.h"
@@ -20,6 +21,9 @@ struct CliEnvironment {
                                               const core::ControlRequest& request,
                                               const core::ControlCallOptions& options)>
       call;
+  // Runs a program with arguments, inheriting stdin/stdout/stderr, and returns its exit status
+  // (127 when it cannot be started). `hapbx lab` runs lab/lab.sh this way.
+  std::function<int(const std::string& program, const std::vector<std::string>& args)> run;
 
   // The process environment and real sockets.
   static CliEnvironment real();

@@ -8,6 +8,7 @@
 
 #include "cli/daemon_command.h"
 #include "cli/exit_codes.h"
+#include "cli/lab_command.h"
 
 namespace hapbx::cli {
 
@@ -25,6 +26,8 @@ int run_hapbx(const std::vector<std::string>& args, const CliEnvironment& env, s
     daemons.push_back(std::make_unique<DaemonCommand>(app, target));
   }
 
+  LabCommand lab(app);
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
     app.parse(reversed);
@@ -36,6 +39,7 @@ int run_hapbx(const std::vector<std::string>& args, const CliEnvironment& env, s
   for (const auto& daemon : daemons) {
     if (daemon->selected()) return daemon->run(env, out, err);
   }
+  if (lab.selected()) return lab.run(env, err);
   err << "hapbx: no command given (see 'hapbx --help')\n";
   return kExitUsage;
 }

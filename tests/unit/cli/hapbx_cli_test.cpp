@@ -40,6 +40,10 @@ class FakeWorld {
       calls.push_back({socket, request, options});
       return answer;
     };
+    env.run = [this](const std::string& program, const std::vector<std::string>& args) {
+      runs.push_back({program, args});
+      return run_status;
+    };
   }
 
   int run(std::vector<std::string> args) {
@@ -51,6 +55,8 @@ class FakeWorld {
   std::map<std::string, std::string> variables;
   Result<core::ControlResponse> answer = core::ControlResponse{true, "fine"};
   std::vector<Call> calls;
+  std::vector<std::pair<std::string, std::vector<std::string>>> runs;
+  int run_status = 0;
   CliEnvironment env;
   std::ostringstream out;
   std::ostringstream err;
@@ -131,6 +137,21 @@ TEST(HapbxCli, ReplicaCommandOptionsGoToTheDaemon) {
   EXPECT_EQ(world.calls.back().options.timeout, std::chrono::milliseconds(3000));
   // pbx keeps refusing options it does not know.
   EXPECT_EQ(world.run({"pbx", "--force", "help"}), kExitUsage);
+}
+
+TEST(HapbxCli, LabRunsTheLabScriptWithItsWords) {
+  FakeWorld world;
+  world.variables["HAPBX_LAB_SCRIPT"] = "/x/lab.sh";
+  EXPECT_EQ(world.run({"lab", "fault", "power-off", "asterisk1"}), kExitOk);
+  ASSERT_EQ(world.runs.size(), 1u);
+  EXPECT_EQ(world.runs[0].first, "bash");
+  EXPECT_EQ(world.runs[0].second, (Words{"/x/lab.sh", "fault", "power-off", "asterisk1"}));
+  EXPECT_EQ(world.run({"lab", "exec", "phones", "--", "ping", "-c", "1", "198.18.0.10"}), kExitOk);
+  EXPECT_EQ(world.runs.back().second,
+            (Words{"/x/lab.sh", "exec", "phones", "--", "ping", "-c", "1", "198.18.0.10"}));
+  world.run_status = 1;
+  EXPECT_EQ(world.run({"lab", "up"}), 1);  // the script's status is the command's
+  EXPECT_TRUE(world.calls.empty());
 }
 
 TEST(HapbxCli, TimeoutOption) {

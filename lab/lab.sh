@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# The network-namespace lab (`hapbx lab ...`): the two-node cluster of DESIGN.md on one machine.
+#
+#   hosts      LAN 198.18.0.0/24 (eth0)   replication 198.18.1.0/24 (eth1)
+#   asterisk1  .11                         .11
+#   asterisk2  .12                         .12
+#   phones     .100
+#   gw         .1 (the ping node)
+#   VIP        .10 (taken by the cluster, not by the lab)
+#
+# Every host is a network namespace "<prefix><host>" with, held by one long-lived process, its own
+# mount and UTS namespace: its own hostname, /etc/hosts, /etc/hapbx, /etc/ha.d, /replica,
+# /var/lib/hapbx, /run/hapbx and /dev/hapbx (bind mounts of the lab's state directory or tmpfs),
+# so two nodes on one machine do not see each other's files, sockets or devices. The LAN is a
+# bridge in the namespace "<prefix>lan"; the replication link is a direct veth between the
+# nodes. Nothing links the lab to the root namespace and no host has a default route, so lab
+# traffic never leaves it.
+#
+# Usage:
+#   lab.sh up                      build the lab (refuses if one is up)
+#   lab.sh down                    stop every process of the lab, remove its namespaces and state
+#   lab.sh status [--json]         hosts, their links and addresses, whether they are powered
+#   lab.sh exec HOST [--] CMD...   run CMD inside HOST (network, mount and UTS namespaces)
+#   lab.sh fault VERB NODE [ARG]   cable-pull|cable-plug [lan|repl|all], shutdown, power-off,
+#                                  power-on, loss PERCENT (nftables; 0 removes it);
+#                                  NODE "both" = asterisk1 and asterisk2
+# Environment: HAPBX_LAB_DIR (default /run/hapbx-lab) holds the state of the current lab.
+set -u
+LAB_DIR=${HAPBX_LAB_DIR:-/run/hapbx-lab}
+STATE=$LAB_DIR/current
+HOSTS=(asterisk1 asterisk2 phones gw)
+NODES=(asterisk1 asterisk2)
+declare -A LAN_IP=([asterisk1]=198.18.0.11 [asterisk2]=198.18.0.12 [phones]=198.18.0.100 [gw]=198.18.0.1)
+declare -A REPL_IP=([asterisk1]=198.18.1.11 [asterisk2]=198.18.1.12)
+# Per-host directories bound over these paths inside the host's mount namespace.
+BIND_DIRS=(/etc/hapbx /etc/ha.d /replica /var/lib/hapbx)
+TMPFS_DIRS=(/run/hapbx /dev/hapbx)
+
+die() { echo "hapbx lab: $*" >&2; exit 1; }
+usage() { sed -n '/^# Usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces, mounts)"; }
+have_lab() { [ -f "$STATE/prefix" ]; }
+prefix() { cat "$STATE/prefix"; }
+ns() { echo "$(prefix)$1"; }
+is_host() { local h; for h in "${HOSTS[@]}"; do [ "$h" = "$1" ] && return 0; done; return 1; }
+holder() { cat "$STATE/$1/holder.pid" 2>/dev/null; }
+# Alive = its namespaces are there (a killed holder may linger as a zombie until reaped).
+holder_alive() { local p; p=$(holder "$1") && [ -n "$p" ] && readlink "/proc/$p/ns/mnt" >/dev/null 2>&1; }
+
+# PIDs of every process in HOST's mount namespace (the holder and all it runs): "its" processes.
+host_pids() {
+  local h=$1 p ref pid
+  p=$(holder "$h") || return 0
+  ref=$(readlink "/proc/$p/ns/mnt" 2>/dev/null) || return 0
+  for pid in /proc/[0-9]*; do
+    pid=${pid#/proc/}
+    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ref" ] && echo "$pid"
+  done
+}
+
+# The holder: enters the host's network namespace, makes its mount and UTS namespaces, mounts its
+# private directories and sleeps; every `exec` joins it.
+start_holder() {
+  local h=$1 d
+  local dir=$STATE/$h
+  mkdir -p "$dir"/root/etc-hapbx "$dir"/root/etc-ha.d "$dir"/root/replica "$dir"/root/var-lib-hapbx
+  for d in "${BIND_DIRS[@]}" "${TMPFS_DIRS[@]}"; do mkdir -p "$d" 2>/dev/null || die "cannot create $d"; done
+  nsenter --net="/run/netns/$(ns "$h")" unshare --mount --uts --propagation private -- bash -c '
+    set -e
+    h=$1 dir=$2
+    hostname "$h"
+    mount -t sysfs sysfs /sys                    # this namespace'\''s interfaces in /sys/class/net
+    mount --bind "$dir/root/etc-hapbx" /etc/hapbx
+    mount --bind "$dir/root/etc-ha.d" /etc/ha.d
+    mount --bind "$dir/root/replica" /replica
+    mount --bind "$dir/root/var-lib-hapbx" /var/lib/hapbx
+    mount -t tmpfs -o mode=0755 tmpfs /run/hapbx
+    mount -t tmpfs -o mode=0755 tmpfs /dev/hapbx
+    mount --bind "$3" /etc/hosts
+    exec sleep infinity
+  ' holder "$h" "$dir" "$STATE/hosts" </dev/null >"$dir/holder.log" 2>&1 &
+  echo $! >"$dir/holder.pid"
+  local i
+  for i in $(seq 100); do
+    [ "$(nsenter -t $! -u hostname 2>/dev/null)" = "$h" ] && \
+      nsenter -t $! -m -- mountpoint -q /dev/hapbx 2>/dev/null && return 0
+    kill -0 $! 2>/dev/null || break
+    sleep 0.02
+  done
+  die "$h: its namespaces did not come up: $(cat "$dir/holder.log")"
+}
+
+kill_host() {  # HOST SIGNAL [keep-holder]
+  local h=$1 sig=$2 keep=${3:-} p hp
+  hp=$(holder "$h")
+  for p in $(host_pids "$h"); do
+    [ -n "$keep" ] && [ "$p" = "$hp" ] && continue
+    kill "-$sig" "$p" 2>/dev/null
+  done
+}
+
+wait_host_empty() {  # HOST SECONDS [keep-holder]: true when only (or not even) the holder is left
+  local h=$1 secs=$2 keep=${3:-} i left
+  for i in $(seq $(( secs * 20 ))); do
+    left=$(host_pids "$h" | grep -vx "${keep:+$(holder "$h")}" | wc -l)
+    [ "$left" = 0 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+cmd_up() {
+  need_root
+  if have_lab; then
+    if ip netns list | grep -q "^$(prefix)lan\b"; then die "a lab is already up (prefix $(prefix)); run 'hapbx lab down' first"; fi
+    rm -rf "$STATE"  # leftovers of a lab whose namespaces are gone (reboot)
+  fi
+  command -v nsenter >/dev/null && command -v unshare >/dev/null || die "missing nsenter/unshare (util-linux)"
+  mkdir -p "$STATE" || die "cannot create $STATE"
+  local p="hx$(od -An -N2 -tx2 /dev/urandom | tr -d ' ')-"
+  echo "$p" >"$STATE/prefix"
+  trap 'echo "hapbx lab: up failed, removing what was made" >&2; cmd_down >/dev/null 2>&1' ERR
+  set -e
+  cat >"$STATE/hosts" <<HOSTS
+127.0.0.1 localhost
+198.18.0.10 pbx vip
+198.18.0.11 asterisk1
+198.18.0.12 asterisk2
+198.18.0.100 phones
+198.18.0.1 gw
+198.18.1.11 asterisk1-repl
+198.18.1.12 asterisk2-repl
+HOSTS
+  ip netns add "${p}lan"
+  ip -n "${p}lan" link add br0 type bridge
+  ip -n "${p}lan" link set br0 up
+  ip -n "${p}lan" link set lo up
+  local h
+  for h in "${HOSTS[@]}"; do
+    ip netns add "${p}$h"
+    ip -n "${p}$h" link set lo up
+    ip -n "${p}lan" link add "to-$h" type veth peer name eth0 netns "${p}$h"
+    ip -n "${p}lan" link set "to-$h" master br0 up
+    ip -n "${p}$h" addr add "${LAN_IP[$h]}/24" dev eth0
+    ip -n "${p}$h" link set eth0 up
+  done
+  ip -n "${p}asterisk1" link add eth1 type veth peer name eth1 netns "${p}asterisk2"
+  for h in "${NODES[@]}"; do
+    ip -n "${p}$h" addr add "${REPL_IP[$h]}/24" dev eth1
+    ip -n "${p}$h" link set eth1 up
+  done
+  set +e
+  trap - ERR
+  for h in "${HOSTS[@]}"; do start_holder "$h"; done
+  # The LAN answers: every host sees the gateway and its peer (bounded: 2 pings each).
+  for h in asterisk1 asterisk2 phones; do
+    ip netns exec "${p}$h" ping -c 1 -W 2 -q 198.18.0.1 >/dev/null 2>&1 || \
+      ip netns exec "${p}$h" ping -c 1 -W 2 -q 198.18.0.1 >/dev/null 2>&1 || die "$h cannot reach gw"
+  done
+  ip netns exec "${p}asterisk1" ping -c 1 -W 2 -q 198.18.1.12 >/dev/null 2>&1 || die "the replication link does not answer"
+  echo "lab up: prefix $p, hosts ${HOSTS[*]} (state in $STATE)"
+}
+
+cmd_down() {
+  need_root
+  have_lab || { echo "no lab is up"; return 0; }
+  local p h n; p=$(prefix)
+  for h in "${HOSTS[@]}"; do kill_host "$h" TERM keep; done
+  for h in "${HOSTS[@]}"; do wait_host_empty "$h" 5 keep || kill_host "$h" KILL keep; done
+  for h in "${HOSTS[@]}"; do kill_host "$h" KILL; done
+  for h in "${HOSTS[@]}"; do wait_host_empty "$h" 5 || echo "warning: $h still has processes" >&2; done
+  for n in $(ip netns list | awk '{print $1}' | grep "^$p"); do ip netns del "$n" 2>/dev/null; done
+  rm -rf "$STATE"
+  echo "lab down: prefix $p removed"
+}
+
+link_state() {  # NS IF -> up|down|-
+  local s
+  s=$(ip -n "$1" -o link show "$2" 2>/dev/null) || { echo "-"; return; }
+  case "$s" in *"state UP"*|*",UP,"*|*"<UP"*) echo up ;; *) echo down ;; esac
+}
+
+cmd_status() {
+  have_lab || { echo "no lab is up"; return 1; }
+  local json=${1:-} h first=1
+  [ "$json" = "--json" ] && printf '{"prefix":"%s","hosts":[' "$(prefix)"
+  for h in "${HOSTS[@]}"; do
+    local power=off lan repl addrs
+    holder_alive "$h" && power=on
+    lan=$(link_state "$(ns "$h")" eth0)
+    repl=$(link_state "$(ns "$h")" eth1)
+    addrs=$(ip -n "$(ns "$h")" -o -4 addr show 2>/dev/null | awk '$2 != "lo" {print $4}' | tr '\n' ' ')
+    if [ "$json" = "--json" ]; then
+      [ $first = 1 ] || printf ','
+      first=0
+      printf '{"host":"%s","power":"%s","lan":"%s","repl":"%s","addresses":[%s]}' "$h" "$power" "$lan" "$repl" \
+        "$(for a in $addrs; do printf '"%s",' "$a"; done | sed 's/,$//')"
+    else
+      printf '%-10s power:%-3s lan:%-4s repl:%-4s %s\n' "$h" "$power" "$lan" "$repl" "$addrs"
+    fi
+  done
+  [ "$json" = "--json" ] && printf ']}\n'
+  return 0
+}
+
+cmd_exec() {
+  have_lab || die "no lab is up (run 'hapbx lab up')"
+  local h=${1:-}; shift || true
+  is_host "$h" || die "unknown host '$h' (hosts: ${HOSTS[*]})"
+  [ "${1:-}" = "--" ] && shift
+  [ $# -gt 0 ] || die "exec $h: no command"
+  holder_alive "$h" || die "$h is powered off (hapbx lab fault power-on $h)"
+  exec nsenter -t "$(holder "$h")" -n -m -u -- "$@"
+}
+
+fault_one() {  # VERB NODE [ARG]
+  local verb=$1 h=$2 arg=${3:-} n
+  n=$(ns "$h")
+  case "$verb" in
+    cable-pull|cable-plug)
+      local state=down ifs
+      [ "$verb" = cable-plug ] && state=up
+      case "${arg:-all}" in lan) ifs=eth0 ;; repl) ifs=eth1 ;; all) ifs="eth0 eth1" ;; *) die "cable: lan, repl or all" ;; esac
+      for i in $ifs; do ip -n "$n" link show "$i" >/dev/null 2>&1 && ip -n "$n" link set "$i" "$state"; done
+      # The bridge side too, so the far end sees the carrier go.
+      [ "${arg:-all}" != repl ] && ip -n "$(ns lan)" link set "to-$h" "$state"
+      echo "$h: $verb ${arg:-all}" ;;
+    shutdown)
+      holder_alive "$h" || { echo "$h is already off"; return 0; }
+      kill_host "$h" TERM keep
+      wait_host_empty "$h" 15 keep || { echo "$h: processes left after 15 s, killing them" >&2; kill_host "$h" KILL keep; }
+      kill_host "$h" KILL
+      wait_host_empty "$h" 5
+      echo "$h: shut down" ;;
+    power-off)
+      kill_host "$h" KILL
+      wait_host_empty "$h" 5 || die "$h: processes survived SIGKILL"
+      echo "$h: powered off" ;;
+    power-on)
+      holder_alive "$h" && { echo "$h is already on"; return 0; }
+      start_holder "$h"
+      echo "$h: powered on" ;;
+    loss)
+      command -v nft >/dev/null || die "loss needs nftables (apt-get install nftables)"
+      [[ "$arg" =~ ^[0-9]+$ ]] && [ "$arg" -le 100 ] || die "loss: a percentage 0-100"
+      ip netns exec "$n" nft delete table inet hapbx_lab 2>/dev/null
+      local rule="numgen random mod 100 < $arg drop;"
+      [ "$arg" = 100 ] && rule="drop;"
+      if [ "$arg" -gt 0 ]; then
+        ip netns exec "$n" nft -f - <<NFT || die "nft"
+table inet hapbx_lab {
+  chain in { type filter hook input priority 0; $rule }
+  chain out { type filter hook output priority 0; $rule }
+}
+NFT
+      fi
+      echo "$h: loss $arg%" ;;
+    *) die "unknown fault '$verb' (cable-pull, cable-plug, shutdown, power-off, power-on, loss)" ;;
+  esac
+}
+
+cmd_fault() {
+  need_root
+  have_lab || die "no lab is up (run 'hapbx lab up')"
+  local verb=${1:-} node=${2:-} arg=${3:-}
+  [ -n "$verb" ] && [ -n "$node" ] || usage
+  if [ "$node" = both ]; then
+    # Both at once (general power loss): the same signal in the same instant.
+    if [ "$verb" = power-off ]; then
+      kill_host asterisk1 KILL; kill_host asterisk2 KILL
+      wait_host_empty asterisk1 5; wait_host_empty asterisk2 5
+      echo "asterisk1 and asterisk2: powered off"
+      return 0
+    fi
+    fault_one "$verb" asterisk1 "$arg" && fault_one "$verb" asterisk2 "$arg"
+    return
+  fi
+  is_host "$node" || die "unknown host '$node' (hosts: ${HOSTS[*]})"
+  fault_one "$verb" "$node" "$arg"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) shift; cmd_status "$@" ;;
+  exec) shift; cmd_exec "$@" ;;
+  fault) shift; cmd_fault "$@" ;;
+  -h|--help|help|"") usage ;;
+  *) die "unknown lab command '$1' (up, down, status, exec, fault)" ;;
+esac

@@ -11,7 +11,7 @@ PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
   libasio-dev libssl-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   sip-tester baresip-core kamailio iproute2 procps python3 \
-  libfuse3-dev fuse3 e2fsprogs fio pkg-config iputils-ping nftables util-linux
+  libfuse3-dev fuse3 e2fsprogs fio pkg-config iputils-ping nftables util-linux libnl-route-3-dev
 # Only the benchmarks need these (the rtpengine anchor, chrt/setsid), so `make test` does not
 # install them; without recommends, so no kernel module is built.
 BENCH_PACKAGES = rtpengine-daemon util-linux

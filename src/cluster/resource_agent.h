@@ -1,0 +1,66 @@
+// Resource agents: what clusterd runs to start, stop and check one resource of a group
+// (haresources). Each call blocks until the resource is in the asked state or the agent gives
+// up; clusterd runs them off its event loop and feeds the results to the resource manager.
+//
+// Contracts (as Heartbeat's v1 resource scripts): start and stop are idempotent (starting a
+// running resource or stopping a stopped one succeeds); status tells Running, Stopped or Failed
+// (running badly); errors name the resource and say why.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace hapbx::cluster {
+
+enum class AgentState { Running, Stopped, Failed };
+std::string_view to_string(AgentState s);
+
+class ResourceAgent {
+ public:
+  virtual ~ResourceAgent() = default;
+  virtual std::string name() const = 0;  // as haresources writes it: "IPaddr::198.18.0.10/24/eth0"
+  virtual Status start() = 0;
+  virtual Status stop() = 0;
+  virtual Result<AgentState> status() = 0;
+};
+using ResourceAgentPtr = std::unique_ptr<ResourceAgent>;
+
+// The built-in VIP agent (IPaddr / IPaddr2): add + gratuitous ARP, remove, presence.
+struct VipSpec;
+ResourceAgentPtr make_vip_agent(const VipSpec& vip, std::string name);
+
+// An LSB-style script (`script start|stop|status`, exit status 0 = ok; for status 0 = running,
+// 3 = stopped, anything else = failed), found as given if absolute, else in `script_dirs` in
+// order (the resource directory, then /etc/init.d). Each call is bounded by `timeout`: a script
+// that overruns is killed with its whole process group.
+struct LsbOptions {
+  std::vector<std::string> script_dirs = {"/etc/ha.d/resource.d", "/etc/init.d"};
+  std::chrono::milliseconds timeout{30000};
+};
+ResourceAgentPtr make_lsb_agent(std::string script, std::vector<std::string> args, LsbOptions options = {});
+
+// Filesystem::device::mountpoint::fstype[::options]: e2fsck -p first for ext2/3/4 (what a
+// crashed Primary needs; "nofsck" in the options skips it), mount(2); stop unmounts, and if the
+// filesystem is busy, stops the processes using it (SIGTERM, then SIGKILL, as Heartbeat's
+// Filesystem script does with fuser) and unmounts again.
+struct FilesystemSpec {
+  std::string device;
+  std::string mountpoint;
+  std::string fstype = "ext4";
+  std::string options;  // comma-separated, passed to mount(2) except our own "nofsck"
+};
+ResourceAgentPtr make_filesystem_agent(FilesystemSpec spec, std::string name);
+
+// What a program run by an agent did.
+struct ProgramResult {
+  int exit_status = -1;  // -1: could not run or was killed at the deadline
+  bool timed_out = false;
+  std::string output;    // stdout+stderr, the last 4 KiB
+};
+ProgramResult run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+}  // namespace hapbx::cluster

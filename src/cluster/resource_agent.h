@@ -55,6 +55,31 @@ struct FilesystemSpec {
 };
 ResourceAgentPtr make_filesystem_agent(FilesystemSpec spec, std::string name);
 
+// drbddisk::r0 — the replicated disk through replicad's control socket. start = `primary`; when
+// replicad refuses because it still sees the old Primary (a pulled cable not yet noticed by the
+// replication link), clusterd has already declared that node dead (and fenced it, if fencing is
+// configured), so the agent disconnects, promotes, and connects again so the link comes back
+// (and split brain, if any, is detected there). stop = `secondary` (refused while mounted: the
+// Filesystem agent stops first). status = `role`.
+struct ReplicaAgentOptions {
+  std::string socket = "/run/hapbx/replicad.sock";
+  std::chrono::milliseconds timeout{30000};
+};
+ResourceAgentPtr make_replica_agent(std::string resource, ReplicaAgentOptions options = {});
+
+// pbxd, started as a child of clusterd's agent runner in its own session, its PID kept in
+// `pid_file`; running = the process lives and answers `core show version` on its socket.
+struct PbxAgentOptions {
+  std::string pbxd = "pbxd";                 // the executable
+  std::vector<std::string> args;             // e.g. --config-dir /replica/etc/hapbx --state-dir ...
+  std::string socket = "/run/hapbx/pbxd.sock";
+  std::string pid_file = "/run/hapbx/pbxd.pid";
+  std::string log_file = "/dev/null";        // pbxd's stdout/stderr
+  std::chrono::milliseconds start_timeout{10000};
+  std::chrono::milliseconds stop_timeout{10000};
+};
+ResourceAgentPtr make_pbx_agent(PbxAgentOptions options);
+
 // What a program run by an agent did.
 struct ProgramResult {
   int exit_status = -1;  // -1: could not run or was killed at the deadline

@@ -59,6 +59,32 @@ host_pids() {
   done
 }
 
+# Loop devices attached to a file in this host's private directories (same inode and device, as
+# the host sees it, as the one the loop holds): the devices its replicad made over its FUSE file
+# (in /run/hapbx) or over an image in /var/lib/hapbx. Loop devices are global, so
+# this is how a host's own are told from every other one; nothing else is ever detached.
+host_loops() {
+  local h=$1 p name ino majmin file seen
+  holder_alive "$h" || return 0
+  p=$(holder "$h")
+  while read -r name ino majmin file; do
+    [ -n "$file" ] || continue
+    file=${file% (deleted)}
+    # Only files in the host's private directories: the rest of the tree is the machine's own.
+    case "$file" in
+      /replica/*|/var/lib/hapbx/*|/etc/hapbx/*|/etc/ha.d/*|/run/hapbx/*|/dev/hapbx/*) ;;
+      *) continue ;;
+    esac
+    seen=$(timeout 2 nsenter -t "$p" -m -- stat -c '%i %Hd:%Ld' "$file" 2>/dev/null) || continue
+    [ "$seen" = "$ino $majmin" ] && echo "$name"
+  done < <(losetup -l -n -O NAME,BACK-INO,BACK-MAJ:MIN,BACK-FILE 2>/dev/null)
+}
+
+detach_loops() {  # LOOP...: after the host's processes are gone (its filesystems with them)
+  local l
+  for l in "$@"; do timeout 10 losetup -d "$l" 2>/dev/null || echo "warning: could not detach $l" >&2; done
+}
+
 # The holder: enters the host's network namespace, makes its mount and UTS namespaces, mounts its
 # private directories and sleeps; every `exec` joins it.
 start_holder() {
@@ -165,11 +191,13 @@ HOSTS
 cmd_down() {
   need_root
   have_lab || { echo "no lab is up"; return 0; }
-  local p h n; p=$(prefix)
+  local p h n loops=""; p=$(prefix)
+  for h in "${HOSTS[@]}"; do loops="$loops $(host_loops "$h")"; done
   for h in "${HOSTS[@]}"; do kill_host "$h" TERM keep; done
   for h in "${HOSTS[@]}"; do wait_host_empty "$h" 5 keep || kill_host "$h" KILL keep; done
   for h in "${HOSTS[@]}"; do kill_host "$h" KILL; done
   for h in "${HOSTS[@]}"; do wait_host_empty "$h" 5 || echo "warning: $h still has processes" >&2; done
+  detach_loops $loops
   for n in $(ip netns list | awk '{print $1}' | grep "^$p"); do ip netns del "$n" 2>/dev/null; done
   rm -rf "$STATE"
   echo "lab down: prefix $p removed"
@@ -228,14 +256,18 @@ fault_one() {  # VERB NODE [ARG]
       echo "$h: $verb ${arg:-all}" ;;
     shutdown)
       holder_alive "$h" || { echo "$h is already off"; return 0; }
+      local loops; loops=$(host_loops "$h")
       kill_host "$h" TERM keep
       wait_host_empty "$h" 15 keep || { echo "$h: processes left after 15 s, killing them" >&2; kill_host "$h" KILL keep; }
       kill_host "$h" KILL
       wait_host_empty "$h" 5
+      detach_loops $loops  # what its daemons did not release themselves
       echo "$h: shut down" ;;
     power-off)
+      local loops; loops=$(host_loops "$h")
       kill_host "$h" KILL
       wait_host_empty "$h" 5 || die "$h: processes survived SIGKILL"
+      detach_loops $loops
       echo "$h: powered off" ;;
     power-on)
       holder_alive "$h" && { echo "$h is already on"; return 0; }
@@ -268,8 +300,10 @@ cmd_fault() {
   if [ "$node" = both ]; then
     # Both at once (general power loss): the same signal in the same instant.
     if [ "$verb" = power-off ]; then
+      local loops; loops="$(host_loops asterisk1) $(host_loops asterisk2)"
       kill_host asterisk1 KILL; kill_host asterisk2 KILL
       wait_host_empty asterisk1 5; wait_host_empty asterisk2 5
+      detach_loops $loops
       echo "asterisk1 and asterisk2: powered off"
       return 0
     fi

@@ -94,6 +94,17 @@ hosts = {h["host"]: h for h in json.load(sys.stdin)["hosts"]}
 assert hosts["asterisk1"]["power"] == "off" and hosts["asterisk2"]["power"] == "on", hosts' || fail "status after power-off"
 lab fault power-on asterisk1 >/dev/null || fail "power-on"
 [ "$(lab exec asterisk1 -- cat /replica/mine)" = from-asterisk1 ] || fail "asterisk1's disk lost after power-on"
+# Loop devices are global: a power-off detaches the node's own (as its replicad would leave them)
+# and no other.
+truncate -s 8M "$HAPBX_LAB_DIR/other.img"
+OTHER=$(losetup -f --show "$HAPBX_LAB_DIR/other.img") || fail "losetup on the host"
+lab exec asterisk1 -- truncate -s 8M /replica/disk.img
+MINE=$(lab exec asterisk1 -- losetup -f --show /replica/disk.img) || fail "losetup in asterisk1"
+lab fault power-off asterisk1 >/dev/null || fail "power-off with a loop device"
+losetup "$MINE" >/dev/null 2>&1 && fail "asterisk1's loop device $MINE survived its power-off"
+losetup "$OTHER" >/dev/null 2>&1 || fail "the host's loop device $OTHER was detached"
+losetup -d "$OTHER"
+lab fault power-on asterisk1 >/dev/null || fail "power-on"
 lab fault power-off both >/dev/null || fail "power-off both"
 lab fault power-on both >/dev/null || fail "power-on both"
 wait 2>/dev/null

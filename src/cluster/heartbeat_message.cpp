@@ -91,10 +91,6 @@ Error fail(DecodeFailure kind, DecodeFailure* out, std::string text) {
   return make_error("heartbeat: " + std::string(to_string(kind)) + ": " + std::move(text));
 }
 
-std::span<const std::uint8_t> as_bytes(std::string_view s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
 // Parses a verified body into `m`; "" on success, else what is wrong.
 std::string parse_body(std::span<const std::uint8_t> body, HeartbeatMessage& m) {
   Reader r(body);
@@ -118,8 +114,14 @@ std::string parse_body(std::span<const std::uint8_t> body, HeartbeatMessage& m) 
         if (m.hears.size() >= kMaxHeard) {
           return "more than " + std::to_string(kMaxHeard) + " heard nodes";
         }
-        if (auto p = name_problem("heard node name", text, false); !p.empty()) return p;
-        m.hears.emplace_back(text);
+        if (value.size() < 9) return "heard node field is " + std::to_string(value.size()) + " bytes";
+        if ((value[0] & ~1u) != 0) return "heard node field has unknown flags";
+        HeardNode h;
+        h.up = (value[0] & 1u) != 0;
+        for (std::size_t i = 1; i < 9; ++i) h.generation = (h.generation << 8) | value[i];
+        h.node.assign(text.substr(9));
+        if (auto p = name_problem("heard node name", h.node, false); !p.empty()) return p;
+        m.hears.push_back(std::move(h));
         break;
       }
       case kResources: {
@@ -204,9 +206,12 @@ Result<Bytes> encode(const HeartbeatMessage& m, const AuthKey& key) {
   put_str8(out, m.node);
   put_u64(out, m.generation);
   put_u64(out, m.sequence);
-  for (const std::string& h : m.hears) {
-    if (auto p = name_problem("heard node name", h, false); !p.empty()) return refuse(p);
-    put_field(out, kHeardNode, as_bytes(h));
+  for (const HeardNode& h : m.hears) {
+    if (auto p = name_problem("heard node name", h.node, false); !p.empty()) return refuse(p);
+    Bytes value{static_cast<std::uint8_t>(h.up ? 1 : 0)};
+    put_u64(value, h.generation);
+    value.insert(value.end(), h.node.begin(), h.node.end());
+    put_field(out, kHeardNode, value);
   }
   if (m.resources) {
     if (auto p = name_problem("resource group", m.resources->group, true); !p.empty()) {

@@ -19,7 +19,9 @@
 //                 method's size, so the datagram ends there.
 //
 // Fields (type: value):
-//   1 HeardNode: a node name the sender hears (one field per node, ≤ kMaxHeard)
+//   1 HeardNode: u8 flags (bit 0: up at the sender), u64 the generation of that node the sender
+//                last heard, node name (one field per node, ≤ kMaxHeard). Echoing the
+//                receiver's generation proves the datagram is fresh (see membership.h).
 //   2 Resources: u8 ResourceState, then the resource group name (0..kMaxName bytes)
 //   3 PingNodes: u8 reachable, u8 configured (reachable ≤ configured)
 //   4 Leaving:   empty; the sender is shutting down gracefully
@@ -76,12 +78,19 @@ struct PingReport {
   bool operator==(const PingReport&) const = default;
 };
 
+struct HeardNode {
+  std::string node;
+  std::uint64_t generation = 0;  // the generation of `node` the sender heard last
+  bool up = false;               // `node` is up at the sender
+  bool operator==(const HeardNode&) const = default;
+};
+
 struct HeartbeatMessage {
   std::string cluster;                 // "" = none
   std::string node;                    // the sender
   std::uint64_t generation = 0;        // chosen at daemon start, increases across restarts
   std::uint64_t sequence = 0;          // +1 per datagram the sender sends (any medium)
-  std::vector<std::string> hears;      // nodes the sender hears now
+  std::vector<HeardNode> hears;        // nodes whose heartbeats the sender has heard
   std::optional<ResourceReport> resources;
   std::optional<PingReport> ping;
   bool leaving = false;

@@ -123,7 +123,9 @@ void Membership::send_round(TimePoint) {
   m.node = config_.node;
   m.generation = generation_;
   for (const Peer& p : peers_) {
-    if (p.state == NodeState::Up && m.hears.size() < kMaxHeard) m.hears.push_back(p.name);
+    if (p.known && m.hears.size() < kMaxHeard) {
+      m.hears.push_back(HeardNode{p.name, p.generation, p.state == NodeState::Up});
+    }
   }
   m.resources = resources_;
   m.ping = ping_;
@@ -199,14 +201,17 @@ void Membership::on_heartbeat(const HeartbeatMessage& msg, std::size_t medium, T
     ++counters_.unknown_node;
     return;
   }
+  bool learnt = false;  // a generation of this peer we did not know: echo it at once
   if (!p->known || msg.generation > p->generation) {
-    if (p->known) {
+    learnt = true;
+    if (p->confirmed) {
       ++counters_.restarts;
       log(Level::Warning, p->name + " restarted (generation " + std::to_string(p->generation) +
                               " -> " + std::to_string(msg.generation) + ")");
       emit(membership_action::NodeRestarted{p->name});
     }
     p->known = true;
+    p->confirmed = false;
     p->generation = msg.generation;
     p->sequence = msg.sequence;
     p->seen_window = 0;
@@ -224,6 +229,17 @@ void Membership::on_heartbeat(const HeartbeatMessage& msg, std::size_t medium, T
       case SeqVerdict::Replayed: ++counters_.replayed; return;
     }
   }
+  const bool echoes_us = std::any_of(msg.hears.begin(), msg.hears.end(), [this](const HeardNode& h) {
+    return h.node == config_.node && h.generation == generation_;
+  });
+  if (!echoes_us) {
+    ++counters_.unconfirmed;
+    if (learnt) {
+      send_round(now);  // the peer learns our generation without waiting a keepalive
+    }
+    return;
+  }
+  p->confirmed = true;
 
   ++counters_.accepted;
   if (p->state == NodeState::Up && p->last_valid && config_.warntime > Duration::zero() &&
@@ -242,6 +258,7 @@ void Membership::on_heartbeat(const HeartbeatMessage& msg, std::size_t medium, T
   } else {
     set_state(*p, NodeState::Up, DeadReason::None, now);
   }
+  if (learnt) send_round(now);  // it echoed us before we knew it: let it confirm us too
 }
 
 void Membership::tick(TimePoint now) {

@@ -9,21 +9,30 @@
 // Node states (each peer):
 //
 //   Init --valid heartbeat--> Up --deadtime without a valid heartbeat on every medium--> Dead
-//   Init --initdead without any heartbeat-----------------------------------------------> Dead
-//   Up   --heartbeat announcing `leaving` (graceful shutdown)---------------------------> Dead
+//   Init --initdead without a valid heartbeat-------------------------------------------> Dead
+//   Up   --valid heartbeat announcing `leaving` (graceful shutdown)---------------------> Dead
 //   Dead --valid heartbeat (not leaving)------------------------------------------------> Up
 //
 // Rules:
 //  - Heartbeats go out every `keepalive` on every medium (the first ones at construction);
-//    each datagram has its own sequence number (+1 per datagram, across media).
-//  - Replay protection, per (node, generation): a heartbeat is valid only if its sequence is
+//    each datagram has its own sequence number (+1 per datagram, across media). They list every
+//    peer whose heartbeats this node has heard, with that peer's generation (the echo).
+//  - Freshness: a heartbeat is valid only if it echoes this node's current generation. A node
+//    that has just started has no sequence numbers to compare with, so without the echo any
+//    captured old heartbeat of a peer, replayed, would make a dead peer look alive to it. A
+//    heartbeat that does not echo us yet (the peer has just started, or has not heard our
+//    restart) is counted as unconfirmed and only teaches us the peer's generation, which our
+//    next heartbeats echo; a round goes out at once when a new generation is learnt, so the
+//    handshake takes about one round trip. Replays of datagrams sent before our start never
+//    carry our generation.
+//  - Replay protection, per (node, generation): a heartbeat counts only if its sequence is
 //    higher than the highest seen. An equal or lower one is dropped and counted (replayed if
 //    that sequence was seen, out_of_order otherwise). A lower one not seen yet, within the last
 //    kReorderWindow sequences (the copy sent on another medium that arrived second), still
 //    shows that medium working: it refreshes that medium's last-heard time, nothing else.
-//  - A higher generation means the node restarted: logged ("asterisk2 restarted"), sequence
-//    tracking starts over, and the heartbeat is valid. A lower generation is dropped (counted
-//    as stale_generation): generations must increase across restarts of a node, see
+//  - A higher generation means the node restarted: logged ("asterisk2 restarted") with a
+//    NodeRestarted action, and sequence tracking starts over. A lower generation is dropped
+//    (counted as stale_generation): generations must increase across restarts of a node, see
 //    make_generation().
 //  - Heartbeats from this node itself (a broadcast looping back), from nodes not in `peers`,
 //    or from another cluster id (when `cluster` is set) are dropped and counted.
@@ -119,6 +128,7 @@ struct MembershipCounters {
   std::uint64_t out_of_order = 0;      // lower than the highest, not seen
   std::uint64_t stale_generation = 0;  // lower generation than the node's current one
   std::uint64_t restarts = 0;          // higher generation
+  std::uint64_t unconfirmed = 0;       // newest, but not echoing our generation
   std::uint64_t from_self = 0;
   std::uint64_t unknown_node = 0;
   std::uint64_t foreign_cluster = 0;
@@ -138,7 +148,7 @@ struct NodeStatus {
   DeadReason why = DeadReason::None;  // for Dead
   TimePoint since{};                  // when it entered `state`
   std::optional<Duration> last_heard_age;  // any medium
-  std::uint64_t generation = 0, sequence = 0;  // highest valid (0: none yet)
+  std::uint64_t generation = 0, sequence = 0;  // highest heard (0: none yet)
   std::vector<MediumStatus> media;
   std::optional<HeartbeatMessage> last;  // its latest valid heartbeat: what it sees and holds
 };
@@ -181,7 +191,8 @@ class Membership {
     NodeState state = NodeState::Init;
     DeadReason why = DeadReason::None;
     TimePoint since{};
-    bool known = false;              // a valid heartbeat was seen (generation/sequence set)
+    bool known = false;              // an authentic heartbeat was seen (generation/sequence set)
+    bool confirmed = false;          // a valid heartbeat of `generation` was seen
     std::uint64_t generation = 0;
     std::uint64_t sequence = 0;      // highest valid of `generation`
     std::uint64_t seen_window = 0;   // bit i: sequence - 1 - i was seen

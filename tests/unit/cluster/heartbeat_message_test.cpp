@@ -31,7 +31,7 @@ HeartbeatMessage sample() {
   m.node = "asterisk1";
   m.generation = 0x0123456789abcdefULL;
   m.sequence = 42;
-  m.hears = {"asterisk2"};
+  m.hears = {HeardNode{"asterisk2", 0xfedcba9876543210ULL, true}, HeardNode{"asterisk3", 7, false}};
   m.resources = ResourceReport{ResourceState::Running, "pbx"};
   m.ping = PingReport{1, 1};
   return m;
@@ -111,7 +111,7 @@ TEST(HeartbeatMessage, MinimalAndFullMessages) {
   full.resources->group = "";
   full.resources->state = ResourceState::Failed;
   full.hears.clear();
-  for (std::size_t i = 0; i < 16; ++i) full.hears.push_back("node" + std::to_string(i));
+  for (std::size_t i = 0; i < 16; ++i) full.hears.push_back({"node" + std::to_string(i), i, i % 2 == 0});
   bytes = encode(full, all_keys()[2]);
   ASSERT_TRUE(bytes.ok()) << bytes.error().message;
   back = decode(*bytes, all_keys());
@@ -131,13 +131,13 @@ TEST(HeartbeatMessage, EncodeRefusesWhatDoesNotFit) {
   m.node = "has space";
   EXPECT_FALSE(encode(m, key).ok());
   m = sample();
-  m.hears.assign(kMaxHeard + 1, "x");
+  m.hears.assign(kMaxHeard + 1, HeardNode{"x", 1, true});
   EXPECT_FALSE(encode(m, key).ok());
   m = sample();
   m.ping = PingReport{3, 2};
   EXPECT_FALSE(encode(m, key).ok());
   m = sample();
-  m.hears.assign(kMaxHeard, std::string(kMaxName, 'h'));  // 32 * 66 bytes > 1400
+  m.hears.assign(kMaxHeard, HeardNode{std::string(kMaxName, 'h'), 1, true});  // 32 * 75 > 1400
   auto too_big = encode(m, key);
   ASSERT_FALSE(too_big.ok());
   EXPECT_NE(too_big.error().message.find("1400"), std::string::npos);
@@ -257,7 +257,7 @@ TEST(HeartbeatMessage, SignedButMalformedBodies) {
   expect_malformed(Bytes{0, 2, 'a', '\n'}, "non-printable");
   expect_malformed(Bytes{0, 1, 'a', 0, 0, 0}, "generation");
   Bytes b = header_body("a");
-  b.insert(b.end(), {1, 9, 'x'});
+  b.insert(b.end(), {1, 19, 'x'});
   expect_malformed(b, "runs past the body");
   b = header_body("a");
   b.push_back(1);
@@ -278,8 +278,17 @@ TEST(HeartbeatMessage, SignedButMalformedBodies) {
   b.insert(b.end(), {4, 1, 0});
   expect_malformed(b, "leaving field has a value");
   b = header_body("a");
-  for (std::size_t i = 0; i <= kMaxHeard; ++i) b.insert(b.end(), {1, 1, 'h'});
+  for (std::size_t i = 0; i <= kMaxHeard; ++i) b.insert(b.end(), {1, 10, 1, 0, 0, 0, 0, 0, 0, 0, 9, 'h'});
   expect_malformed(b, "heard nodes");
+  b = header_body("a");
+  b.insert(b.end(), {1, 9, 1, 0, 0, 0, 0, 0, 0, 0, 9});
+  expect_malformed(b, "heard node name is empty");
+  b = header_body("a");
+  b.insert(b.end(), {1, 3, 1, 0, 0});
+  expect_malformed(b, "heard node field is 3 bytes");
+  b = header_body("a");
+  b.insert(b.end(), {1, 10, 2, 0, 0, 0, 0, 0, 0, 0, 9, 'h'});
+  expect_malformed(b, "unknown flags");
 
   // An unknown field type is skipped (a newer sender).
   b = header_body("a");

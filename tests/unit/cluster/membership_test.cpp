@@ -27,11 +27,13 @@ MembershipConfig config(std::size_t media = 2) {
   return c;
 }
 
-HeartbeatMessage from2(std::uint64_t seq, std::uint64_t gen = 100) {
+// A heartbeat of asterisk2 that echoes asterisk1's generation `echo` (the tests' default 1).
+HeartbeatMessage from2(std::uint64_t seq, std::uint64_t gen = 100, std::uint64_t echo = 1) {
   HeartbeatMessage m;
   m.node = "asterisk2";
   m.generation = gen;
   m.sequence = seq;
+  m.hears = {HeardNode{"asterisk1", echo, true}};
   return m;
 }
 
@@ -159,7 +161,7 @@ TEST(Membership, InitThenUpOnFirstHeartbeat) {
   m.tick(clock.now());
   auto sends = only<act::SendHeartbeat>(m.take_actions());
   ASSERT_FALSE(sends.empty());
-  EXPECT_EQ(sends[0].message.hears, std::vector<std::string>{"asterisk2"});
+  EXPECT_EQ(sends[0].message.hears, (std::vector<HeardNode>{{"asterisk2", 100, true}}));
 }
 
 TEST(Membership, DeadExactlyAfterDeadtimeOnAllMedia) {
@@ -388,6 +390,37 @@ TEST(Membership, FlappingLink) {
   EXPECT_EQ(only<act::LateHeartbeat>(all).size(), 3u);  // after each 3 s (+1 s) gap
 }
 
+TEST(Membership, OnlyHeartbeatsEchoingOurGenerationCount) {
+  // Replays of what asterisk2 sent before we started echo an older generation of ours (or
+  // none): they must not make it look alive, only teach us its generation to echo.
+  core::ManualClock clock;
+  const TimePoint t0 = clock.now();
+  Membership m(config(), 5, t0);
+  m.take_actions();
+  m.on_heartbeat(from2(10, 100, 4), 0, t0);  // echoes our previous boot
+  auto actions = m.take_actions();
+  EXPECT_EQ(m.state("asterisk2"), NodeState::Init);
+  EXPECT_EQ(m.counters().unconfirmed, 1u);
+  auto sends = only<act::SendHeartbeat>(actions);
+  ASSERT_EQ(sends.size(), 2u) << "a round at once, echoing the generation just learnt";
+  EXPECT_EQ(sends[0].message.hears, (std::vector<HeardNode>{{"asterisk2", 100, false}}));
+  HeartbeatMessage none = from2(11);
+  none.hears.clear();
+  m.on_heartbeat(none, 1, t0);
+  EXPECT_EQ(m.counters().unconfirmed, 2u);
+  EXPECT_TRUE(only<act::SendHeartbeat>(m.take_actions()).empty()) << "nothing new learnt";
+  // Replayed forever, they never bring it up; initdead declares it dead.
+  for (int i = 1; i <= 12; ++i) {
+    run_until(m, clock, t0 + i * 1s);
+    m.on_heartbeat(from2(11 + i, 100, 4), i % 2, clock.now());
+  }
+  EXPECT_EQ(m.state("asterisk2"), NodeState::Dead);
+  EXPECT_EQ(m.counters().accepted, 0u);
+  // The live peer has heard us: it counts.
+  m.on_heartbeat(from2(100, 100, 5), 0, clock.now());
+  EXPECT_EQ(m.state("asterisk2"), NodeState::Up);
+}
+
 TEST(Membership, LeavingPeerIsDeadAtOnce) {
   core::ManualClock clock;
   Membership m(config(), 1, clock.now());
@@ -439,7 +472,7 @@ TEST(Membership, ForeignSelfUnknownAndBadMediumAreDropped) {
 
 TEST(Membership, ReportsResourcesAndPingInHeartbeats) {
   core::ManualClock clock;
-  Membership m(config(1), 9, clock.now());
+  Membership m(config(1), 1, clock.now());
   m.set_resources(ResourceReport{ResourceState::Running, "pbx"});
   m.set_ping(PingReport{1, 2});
   m.take_actions();

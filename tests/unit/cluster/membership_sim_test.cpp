@@ -288,7 +288,7 @@ void check_attacker_changes_nothing(const Scenario& s, std::uint64_t seed, const
 }
 
 TEST(MembershipSim, OneGoodMediumKeepsNodesAlive) {
-  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
     std::mt19937_64 rng(seed);
     Scenario s;
     const std::size_t good = seed % kMedia;
@@ -326,7 +326,7 @@ TEST(MembershipSim, OneGoodMediumKeepsNodesAlive) {
 }
 
 TEST(MembershipSim, FullPartitionKillsBothSidesInTime) {
-  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
     std::mt19937_64 rng(seed * 7919);
     Scenario s;
     for (int from = 0; from < 2; ++from) {

@@ -166,6 +166,8 @@ class Parser {
 
   void directive(const Line& l) {
     const std::string& kw = l.words[0];
+    if (kw == "bcast" || kw == "mcast" || kw == "ucast") medium_lines_ = true;
+    if (kw == "node") node_lines_ = true;
     if (kw == "keepalive" || kw == "deadtime" || kw == "warntime" || kw == "initdead" ||
         kw == "deadping") {
       once(l);
@@ -432,11 +434,12 @@ class Parser {
                       "node); write 'auto_failback on' or 'auto_failback off'");
       }
     }
-    if (cfg_.media.empty()) {
+    // (A refused medium or node line already said what is wrong: no second message.)
+    if (cfg_.media.empty() && !(medium_lines_ && diag_.failed())) {
       diag_.error(0, "no heartbeat medium: add a bcast, mcast or ucast line (e.g. "
                      "'ucast eth1 198.18.1.12')");
     }
-    if (cfg_.nodes.size() < 2) {
+    if (cfg_.nodes.size() < 2 && !(node_lines_ && diag_.failed())) {
       diag_.error(0, "at least two nodes are needed (" + std::to_string(cfg_.nodes.size()) +
                          " listed): add 'node asterisk1 asterisk2'");
     }
@@ -455,6 +458,8 @@ class Parser {
   std::set<std::string> given_;
   std::optional<bool> nice_failback_;
   std::uint16_t current_port_ = 694;
+  bool medium_lines_ = false;
+  bool node_lines_ = false;
 };
 
 }  // namespace

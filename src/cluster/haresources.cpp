@@ -134,7 +134,8 @@ class Parser {
     if (const auto* v = std::get_if<VipSpec>(&r.spec)) key = "vip " + v->address;
     else if (const auto* f = std::get_if<FilesystemSpec>(&r.spec)) key = "mount " + f->mountpoint;
     else if (const auto* d = std::get_if<ReplicaSpec>(&r.spec)) key = "replica " + d->resource;
-    else key = "text " + r.text;
+    else if (std::holds_alternative<PbxSpec>(r.spec)) key = "pbx";
+    else return true;  // LSB scripts such as MailTo may appear in every group
     auto [it, fresh] = claimed_.emplace(key, r.line);
     if (!fresh) {
       diag_.error(r.line, "'" + shown(r.text) + "' is already a resource at line " +

@@ -19,8 +19,9 @@
 //   anything else              -> Lsb: a script NAME in the resource directory or /etc/init.d,
 //       called as `NAME [args...] start|stop|status`.
 // Errors name file:line: "haresources:3: IPaddr '198.18.0.10/33' has an invalid prefix length
-// (0-32)". A resource listed in two groups (same text, same VIP address or same mount point) is
-// an error: two nodes would fight over it.
+// (0-32)". A resource listed in two groups or twice in one (the same VIP address, mount point,
+// replica or pbxd) is an error: two nodes would fight over it. LSB scripts may repeat (Heartbeat
+// configurations put MailTo in every group).
 #pragma once
 
 #include <optional>

@@ -2,7 +2,8 @@
 // as written:
 //
 //   # preferred-node  resources, started left to right and stopped right to left
-//   asterisk1 IPaddr::198.18.0.10/24/eth0 drbddisk::r0 Filesystem::/dev/hapbx/r0::/replica::ext4 pbxd
+//   asterisk1 IPaddr::198.18.0.10/24/eth0 drbddisk::r0
+//       Filesystem::/dev/hapbx/r0::/replica::ext4 pbxd     (one line in the file)
 //
 // One group per logical line (a backslash as the last character of a line continues it on the
 // next line; `#` comments as in

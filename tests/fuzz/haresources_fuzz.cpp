@@ -54,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case ResourceKind::Vip: {
           const auto& v = std::get<VipSpec>(r.spec);
           check(valid_ip(v.address, v.ipv6));
-          check(!v.prefix_length || (*v.prefix_length >= 0 && *v.prefix_length <= (v.ipv6 ? 128 : 32)));
+          const int max = v.ipv6 ? 128 : 32;
+          check(!v.prefix_length || (*v.prefix_length >= 0 && *v.prefix_length <= max));
           check(v.broadcast.empty() || (!v.ipv6 && valid_ip(v.broadcast, false)));
           check(v.interface.size() <= 15);
           break;

@@ -65,6 +65,17 @@ std::optional<int> netmask_prefix(std::string_view text) {
   return n;
 }
 
+// The all-ones host part of address/prefix (IPv4 literals only).
+std::string ipv4_broadcast(const std::string& address, int prefix) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, address.c_str(), &a) != 1) return {};
+  const std::uint32_t host_mask = prefix >= 32 ? 0u : (0xffffffffu >> prefix);
+  in_addr b{};
+  b.s_addr = htonl(ntohl(a.s_addr) | host_mask);
+  char buf[INET_ADDRSTRLEN];
+  return ::inet_ntop(AF_INET, &b, buf, sizeof buf) ? std::string(buf) : std::string();
+}
+
 bool has_bad_path_chars(std::string_view s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
@@ -215,8 +226,16 @@ class Parser {
                               "Filesystem::/dev/hapbx/r0::/replica::ext4");
         return std::nullopt;
       }
-      FilesystemSpec f{parts[0], parts[1], parts.size() > 2 ? parts[2] : "",
-                       parts.size() > 3 ? parts[3] : ""};
+      FilesystemSpec f;
+      f.device = parts[0];
+      f.mountpoint = parts[1];
+      if (parts.size() > 2) {
+        f.fstype = parts[2];
+      } else {
+        diag_.warn(l.number, "Filesystem '" + shown(word) + "': no filesystem type, " + f.fstype +
+                                 " assumed (write " + shown(word) + "::" + f.fstype + ")");
+      }
+      f.options = parts.size() > 3 ? parts[3] : "";
       bool good = true;
       const bool device_ok = f.device[0] == '/' || f.device.rfind("LABEL=", 0) == 0 ||
                              f.device.rfind("UUID=", 0) == 0 ||
@@ -235,7 +254,7 @@ class Parser {
                                   "' must be an absolute directory other than / (e.g. /replica)");
         good = false;
       }
-      if (!f.fstype.empty()) {
+      {
         for (char c : f.fstype) {
           const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
                           c == '_' || c == '-';
@@ -280,36 +299,56 @@ class Parser {
     if (f.size() > 4) return bad("has too many fields (ADDRESS/PREFIX/INTERFACE/BROADCAST)");
     VipSpec v;
     v.address = f[0];
+    bool v6 = false;
     if (hb_config::is_ipv4(v.address)) {
-      v.ipv6 = false;
+      v6 = false;
     } else if (hb_config::is_ipv6(v.address)) {
-      v.ipv6 = true;
+      v6 = true;
     } else {
       return bad("has an invalid address (an IPv4 or IPv6 literal)");
     }
-    if (type == "IPv6addr" && !v.ipv6) return bad("is not an IPv6 address (use IPaddr)");
-    if (f.size() > 1) {
-      const int max = v.ipv6 ? 128 : 32;
-      const std::string range = v.ipv6 ? "(0-128)" : "(0-32)";
-      if (auto p = hb_config::parse_uint(f[1]); p && f[1].size() <= 3) {
-        if (*p > max) return bad("has an invalid prefix length " + range);
-        v.prefix_length = static_cast<int>(*p);
-      } else if (!v.ipv6 && netmask_prefix(f[1])) {
-        v.prefix_length = *netmask_prefix(f[1]);
-      } else {
-        return bad("has an invalid prefix length " + range);
-      }
+    if (type == "IPv6addr" && !v6) return bad("is not an IPv6 address (use IPaddr)");
+    const std::string range = v6 ? "(0-128)" : "(0-32)";
+    const std::string example =
+        type + "::" + f[0] + "/" + (f.size() > 1 ? f[1] : v6 ? "64" : "24") + "/eth0";
+    if (f.size() < 2) {
+      return bad("needs a prefix length and an interface: " + example +
+                 " (clusterd does not guess them)");
     }
-    if (f.size() > 2) {
-      if (!hb_config::valid_interface_name(f[2])) {
+    if (auto p = hb_config::parse_uint(f[1]); p && f[1].size() <= 3) {
+      if (*p > (v6 ? 128 : 32)) return bad("has an invalid prefix length " + range);
+      v.prefix_length = static_cast<int>(*p);
+    } else if (!v6 && netmask_prefix(f[1])) {
+      v.prefix_length = *netmask_prefix(f[1]);
+    } else {
+      return bad("has an invalid prefix length " + range);
+    }
+    if (f.size() < 3) {
+      return bad("needs an interface: " + example + " (clusterd does not guess it)");
+    }
+    if (!hb_config::valid_interface_name(f[2])) {
+      return bad("has an invalid interface name (1-15 characters, no '/'), e.g. eth0");
+    }
+    v.interface = f[2];
+    if (const std::size_t colon = f[2].find(':'); colon != std::string::npos) {
+      // "eth0:1": Heartbeat's IPv4 alias, a label on eth0.
+      if (v6) return bad("has an interface alias ('" + f[2] + "'); IPv6 addresses have no label");
+      if (colon == 0 || colon + 1 == f[2].size()) {
         return bad("has an invalid interface name (1-15 characters, no '/'), e.g. eth0");
       }
-      v.interface = f[2];
+      v.interface = f[2].substr(0, colon);
+      v.label = f[2];
     }
     if (f.size() > 3) {
-      if (v.ipv6) return bad("has a broadcast address, but IPv6 has no broadcast");
+      if (v6) return bad("has a broadcast address, but IPv6 has no broadcast");
       if (!hb_config::is_ipv4(f[3])) return bad("has an invalid broadcast address");
-      v.broadcast = f[3];
+      const std::string derived = ipv4_broadcast(v.address, v.prefix_length);
+      if (f[3] != derived) {
+        diag_.warn(l.number, type + " '" + shown(arg) + "': broadcast " + f[3] +
+                                 " is not the standard one for /" +
+                                 std::to_string(v.prefix_length) + "; " + derived +
+                                 " is used");
+      }
     }
     return v;
   }

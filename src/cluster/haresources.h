@@ -9,13 +9,16 @@
 // next line; `#` comments as in
 // heartbeat_config_lines.h). A resource is `Type::arg1::arg2...` or a bare name. Known types map
 // to built-in agents:
-//   IPaddr, IPaddr2, IPv6addr  -> Vip: ADDRESS[/PREFIX[/INTERFACE[/BROADCAST]]]. IPv4 prefix
-//       0-32 (or a contiguous dotted netmask), IPv6 0-128; BROADCAST is IPv4 only. No prefix or
-//       interface: the VIP agent picks the interface whose network holds the address, as
-//       Heartbeat's IPaddr does. IPv6 addresses contain "::": everything after the type's "::"
-//       is the one address argument.
+//   IPaddr, IPaddr2, IPv6addr  -> Vip (VipSpec of vip_agent.h): ADDRESS/PREFIX/INTERFACE
+//       [/BROADCAST]. IPv4 prefix 0-32 (or a contiguous dotted netmask), IPv6 0-128.
+//       INTERFACE "eth0:1" (an IPv4 alias) is interface eth0 with label eth0:1. BROADCAST (IPv4)
+//       is checked; the agent always uses the one the prefix gives, so another is a warning.
+//       Heartbeat's IPaddr could guess a missing prefix or interface from the routing table; the
+//       VIP agent does not, so both are required (the error says what to write). IPv6 addresses
+//       contain "::": everything after the type's "::" is the one address argument.
 //   drbddisk[::RES]            -> Replica: replicad resource RES; bare `drbddisk` = all resources.
-//   Filesystem::DEV::DIR[::FSTYPE[::OPTIONS]] -> Filesystem (DIR absolute, not "/").
+//   Filesystem::DEV::DIR[::FSTYPE[::OPTIONS]] -> Filesystem (FilesystemSpec of
+//       resource_agent.h; DIR absolute, not "/"; no FSTYPE: ext4, with a warning).
 //   pbxd                       -> Pbx (built-in agent; arguments are passed to it).
 //   anything else              -> Lsb: a script NAME in the resource directory or /etc/init.d,
 //       called as `NAME [args...] start|stop|status`.
@@ -32,6 +35,8 @@
 #include <vector>
 
 #include "cluster/heartbeat_config_lines.h"
+#include "cluster/resource_agent.h"  // FilesystemSpec
+#include "cluster/vip_agent.h"       // VipSpec
 #include "core/result.h"
 
 namespace hapbx::cluster {
@@ -41,26 +46,11 @@ struct HaConfig;
 enum class ResourceKind { Vip, Replica, Filesystem, Pbx, Lsb };
 std::string_view to_string(ResourceKind k);
 
-struct VipSpec {
-  std::string address;               // "198.18.0.10" / "fd00::10"
-  bool ipv6 = false;
-  std::optional<int> prefix_length;  // nullopt: take the prefix of the matching interface
-  std::string interface;             // "" = the interface whose network holds the address
-  std::string broadcast;             // "" = derived from address/prefix (IPv4)
-};
-
 struct ReplicaSpec {
   std::string resource;              // "" = every replicad resource (bare `drbddisk`)
 };
 
-struct FilesystemSpec {
-  std::string device;                // "/dev/hapbx/r0", "LABEL=x", "UUID=...", "host:/export"
-  std::string mountpoint;            // "/replica"
-  std::string fstype;                // "" = let mount(8) detect it
-  std::string options;               // "" = defaults
-};
-
-struct PbxSpec {};
+struct PbxSpec {};                   // pbxd: the built-in agent (PbxAgentOptions)
 struct LsbSpec {
   std::string script;                // "asterisk": found in the resource directory or /etc/init.d
 };

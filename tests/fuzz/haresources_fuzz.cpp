@@ -53,16 +53,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       switch (r.kind()) {
         case ResourceKind::Vip: {
           const auto& v = std::get<VipSpec>(r.spec);
-          check(valid_ip(v.address, v.ipv6));
-          const int max = v.ipv6 ? 128 : 32;
-          check(!v.prefix_length || (*v.prefix_length >= 0 && *v.prefix_length <= max));
-          check(v.broadcast.empty() || (!v.ipv6 && valid_ip(v.broadcast, false)));
-          check(v.interface.size() <= 15);
+          check(valid_ip(v.address, v.ipv6()));
+          check(v.prefix_length >= 0 && v.prefix_length <= (v.ipv6() ? 128 : 32));
+          check(!v.interface.empty() && v.interface.size() <= 15);
+          check(v.interface.find(':') == std::string::npos);
+          check(v.label.empty() || (!v.ipv6() && v.label.rfind(v.interface + ":", 0) == 0));
           break;
         }
         case ResourceKind::Filesystem: {
           const auto& f = std::get<FilesystemSpec>(r.spec);
           check(!f.device.empty() && f.mountpoint.size() > 1 && f.mountpoint[0] == '/');
+          check(!f.fstype.empty());
           break;
         }
         case ResourceKind::Replica:

@@ -47,10 +47,10 @@ TEST(HaResources, ThesisLineAsWritten) {
   EXPECT_EQ(ip.line, 2);
   const auto& vip = std::get<VipSpec>(ip.spec);
   EXPECT_EQ(vip.address, "198.18.0.10");
-  EXPECT_FALSE(vip.ipv6);
+  EXPECT_FALSE(vip.ipv6());
   EXPECT_EQ(vip.prefix_length, 24);
   EXPECT_EQ(vip.interface, "eth0");
-  EXPECT_EQ(vip.broadcast, "");
+  EXPECT_EQ(vip.label, "");
 
   EXPECT_EQ(g.resources[1].kind(), ResourceKind::Replica);
   EXPECT_EQ(std::get<ReplicaSpec>(g.resources[1].spec).resource, "r0");
@@ -92,23 +92,25 @@ TEST(HaResources, VipForms) {
     HaResources res = ok("a " + word + "\n");
     return res.groups.empty() ? VipSpec{} : std::get<VipSpec>(res.groups[0].resources[0].spec);
   };
-  VipSpec bare = vip_of("IPaddr::198.18.0.10");
-  EXPECT_EQ(bare.address, "198.18.0.10");
-  EXPECT_FALSE(bare.prefix_length.has_value());
-  EXPECT_EQ(bare.interface, "");
   VipSpec full = vip_of("IPaddr2::198.18.0.10/24/eth0/198.18.0.255");
-  EXPECT_EQ(full.broadcast, "198.18.0.255");
+  EXPECT_EQ(full.prefix_length, 24);
   VipSpec mask = vip_of("IPaddr::198.18.0.10/255.255.255.0/eth0:1");
   EXPECT_EQ(mask.prefix_length, 24);
-  EXPECT_EQ(mask.interface, "eth0:1");
+  EXPECT_EQ(mask.interface, "eth0");
+  EXPECT_EQ(mask.label, "eth0:1");
   VipSpec v6 = vip_of("IPaddr2::fd00:198:18::10/64/eth0");
-  EXPECT_TRUE(v6.ipv6);
+  EXPECT_TRUE(v6.ipv6());
   EXPECT_EQ(v6.address, "fd00:198:18::10");
   EXPECT_EQ(v6.prefix_length, 64);
   EXPECT_EQ(v6.interface, "eth0");
-  VipSpec v6b = vip_of("IPv6addr::2001:db8::10/128");
+  VipSpec v6b = vip_of("IPv6addr::2001:db8::10/128/eth1");
   EXPECT_EQ(v6b.address, "2001:db8::10");
   EXPECT_EQ(v6b.prefix_length, 128);
+  HaResources odd = ok("a IPaddr::198.18.0.10/24/eth0/198.18.0.127\n");
+  ASSERT_EQ(odd.warnings.size(), 1u);
+  EXPECT_EQ(odd.warnings[0].message,
+            "haresources:1: IPaddr '198.18.0.10/24/eth0/198.18.0.127': broadcast 198.18.0.127 is "
+            "not the standard one for /24; 198.18.0.255 is used");
 }
 
 TEST(HaResources, VipErrorsNameTheLine) {
@@ -118,15 +120,24 @@ TEST(HaResources, VipErrorsNameTheLine) {
             "haresources:2: 'pbxd::x' is already a resource at line 1; a resource belongs to one "
             "group, once\n"
             "haresources:3: IPaddr '198.18.0.10/33' has an invalid prefix length (0-32)");
-  EXPECT_EQ(error_of("a IPaddr::198.18.0.10/33\n"),
-            "haresources:1: IPaddr '198.18.0.10/33' has an invalid prefix length (0-32)");
-  EXPECT_EQ(error_of("a IPaddr2::fd00::1/129\n"),
-            "haresources:1: IPaddr2 'fd00::1/129' has an invalid prefix length (0-128)");
-  EXPECT_EQ(error_of("a IPaddr::198.18.0.300/24\n"),
-            "haresources:1: IPaddr '198.18.0.300/24' has an invalid address (an IPv4 or IPv6 "
+  EXPECT_EQ(error_of("a IPaddr::198.18.0.10\n"),
+            "haresources:1: IPaddr '198.18.0.10' needs a prefix length and an interface: "
+            "IPaddr::198.18.0.10/24/eth0 (clusterd does not guess them)");
+  EXPECT_EQ(error_of("a IPaddr::198.18.0.10/24\n"),
+            "haresources:1: IPaddr '198.18.0.10/24' needs an interface: "
+            "IPaddr::198.18.0.10/24/eth0 (clusterd does not guess it)");
+  EXPECT_NE(error_of("a IPaddr2::fd00::1/64/eth0:1\n").find("IPv6 addresses have no label"),
+            std::string::npos);
+  EXPECT_EQ(error_of("a IPaddr::198.18.0.10/33/eth0\n"),
+            "haresources:1: IPaddr '198.18.0.10/33/eth0' has an invalid prefix length (0-32)");
+  EXPECT_EQ(error_of("a IPaddr2::fd00::1/129/eth0\n"),
+            "haresources:1: IPaddr2 'fd00::1/129/eth0' has an invalid prefix length (0-128)");
+  EXPECT_EQ(error_of("a IPaddr::198.18.0.300/24/eth0\n"),
+            "haresources:1: IPaddr '198.18.0.300/24/eth0' has an invalid address (an IPv4 or IPv6 "
             "literal)");
-  EXPECT_EQ(error_of("a IPaddr::198.18.0.10/255.0.255.0\n"),
-            "haresources:1: IPaddr '198.18.0.10/255.0.255.0' has an invalid prefix length (0-32)");
+  EXPECT_EQ(error_of("a IPaddr::198.18.0.10/255.0.255.0/eth0\n"),
+            "haresources:1: IPaddr '198.18.0.10/255.0.255.0/eth0' has an invalid prefix length "
+            "(0-32)");
   EXPECT_NE(error_of("a IPaddr::198.18.0.10/24/eth0/x\n").find("invalid broadcast"),
             std::string::npos);
   EXPECT_NE(error_of("a IPaddr::fd00::1/64/eth0/fd00::ff\n").find("IPv6 has no broadcast"),
@@ -136,7 +147,7 @@ TEST(HaResources, VipErrorsNameTheLine) {
   EXPECT_NE(error_of("a IPaddr::198.18.0.10/24/averyveryverylongifname\n")
                 .find("invalid interface name"),
             std::string::npos);
-  EXPECT_NE(error_of("a IPv6addr::198.18.0.10\n").find("is not an IPv6 address"),
+  EXPECT_NE(error_of("a IPv6addr::198.18.0.10/24/eth0\n").find("is not an IPv6 address"),
             std::string::npos);
   EXPECT_EQ(error_of("a IPaddr\n"),
             "haresources:1: IPaddr '' needs an address: IPaddr::198.18.0.10/24/eth0");
@@ -158,7 +169,11 @@ TEST(HaResources, FilesystemForms) {
   HaResources res = ok("a Filesystem::/dev/sdb1::/mnt/x Filesystem::LABEL=data::/data::xfs::noatime"
                        "\n");
   const auto& one = std::get<FilesystemSpec>(res.groups[0].resources[0].spec);
-  EXPECT_EQ(one.fstype, "");
+  EXPECT_EQ(one.fstype, "ext4");
+  ASSERT_EQ(res.warnings.size(), 1u);
+  EXPECT_EQ(res.warnings[0].message,
+            "haresources:1: Filesystem 'Filesystem::/dev/sdb1::/mnt/x': no filesystem type, ext4 "
+            "assumed (write Filesystem::/dev/sdb1::/mnt/x::ext4)");
   const auto& two = std::get<FilesystemSpec>(res.groups[0].resources[1].spec);
   EXPECT_EQ(two.options, "noatime");
   EXPECT_NE(error_of("a Filesystem::/dev/x\n").find("haresources:1: Filesystem takes"),
@@ -189,8 +204,8 @@ TEST(HaResources, GroupErrors) {
                                               "type or script name"),
             std::string::npos);
   EXPECT_NE(error_of("a ::x\n").find("haresources:1: '::x' has no type"), std::string::npos);
-  EXPECT_NE(error_of("a IPaddr::10.0.0.1\nb IPaddr::10.0.0.1/24\n")
-                .find("haresources:2: 'IPaddr::10.0.0.1/24' is already a resource at line 1"),
+  EXPECT_NE(error_of("a IPaddr::10.0.0.1/8/eth0\nb IPaddr::10.0.0.1/24/eth0\n")
+                .find("haresources:2: 'IPaddr::10.0.0.1/24/eth0' is already a resource at line 1"),
             std::string::npos);
 }
 

@@ -78,13 +78,18 @@ void ResourceManager::change(GroupState proposed, Reason why, TimePoint now) {
   emit(rm_action::GroupStateChanged{from, state_name(), why});
   log(Level::Info, "group: " + std::string(from) + " -> " + std::string(state_name()) + " (" +
                        std::string(to_string(why)) + ")");
-  enter(now);
-  announce_if_changed();
+  enter(why, now);
   update_holder(now);
+  // The announcement goes out once per event (after_event), not per intermediate state.
 }
 
-void ResourceManager::enter(TimePoint now) {
+void ResourceManager::enter(Reason why, TimePoint now) {
+  if (std::holds_alternative<st::Standby>(state_) || std::holds_alternative<st::Released>(state_) ||
+      std::holds_alternative<st::StartFailed>(state_)) {
+    admin_took_ = false;
+  }
   if (std::holds_alternative<st::Starting>(state_)) {
+    if (takeover_requested_ || why == Reason::AdminTakeover) admin_took_ = true;
     takeover_requested_ = false;
     start_next(now);
   } else if (std::holds_alternative<st::Stopping>(state_)) {

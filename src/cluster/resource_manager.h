@@ -39,6 +39,10 @@
 //  - hb_standby (standby()): the holder stops everything and announces Released; refused when the
 //    peer is not up or not eligible, since nobody would take the group. hb_takeover (takeover()):
 //    announces wants_group; the holder releases (PeerTakeover) and we take it on its Released.
+//    DECISION: a group taken by takeover() is not failed back automatically (the admin asked
+//    for it here); the next standby/takeover or failure moves it again.
+//  - auto_failback also needs the preferred node to reach its ping nodes (when configured):
+//    when neither node can, the status quo holds.
 //  - Monitors: every running resource every monitor_interval. A failure restarts it in place
 //    (stop it and the ones after it in reverse, start them again in order). max_failures within
 //    failure_window migrate the group (release) if the peer is up and eligible, else it keeps
@@ -134,7 +138,7 @@ class ResourceManager {
   // The transaction: propose -> validate -> commit -> side effects (resource_manager.cpp).
   void change(GroupState proposed, Reason why, TimePoint now);
   static bool allowed(const GroupState& from, const GroupState& to);
-  void enter(TimePoint now);
+  void enter(Reason why, TimePoint now);
   void after_event(TimePoint now);  // evaluate the rules, then announce / holder bookkeeping
 
   // Agent sequencing.
@@ -178,6 +182,7 @@ class ResourceManager {
   Announcement peer_{};
   bool ping_ok_ = true;
   bool takeover_requested_ = false;
+  bool admin_took_ = false;  // taken by takeover(): no automatic failback
   bool both_failed_logged_ = false;
   bool peer_stop_failed_logged_ = false;
   std::optional<Announcement> announced_;

@@ -85,7 +85,8 @@ std::optional<ResourceManager::Release> ResourceManager::should_release() const 
   if (config_.ping_nodes && !ping_ok_ && peer_.ping_ok && peer_eligible())
     return Release{Reason::PingLost, After::Release};
   if (config_.auto_failback != AutoFailback::Off && !preferred() && peer_is_preferred() &&
-      peer_.claim == GroupClaim::Standby && peer_eligible())
+      peer_.claim == GroupClaim::Standby && peer_eligible() && !admin_took_ &&
+      (!config_.ping_nodes || peer_.ping_ok))
     return Release{Reason::Failback, After::Release};
   return std::nullopt;
 }

@@ -88,6 +88,10 @@ void ResourceManager::enter(Reason why, TimePoint now) {
       std::holds_alternative<st::StartFailed>(state_)) {
     admin_took_ = false;
   }
+  if (std::holds_alternative<st::Starting>(state_) || std::holds_alternative<st::Stopping>(state_) ||
+      std::holds_alternative<st::StartFailed>(state_)) {
+    peer_offer_fresh_ = false;
+  }
   if (std::holds_alternative<st::Starting>(state_)) {
     if (takeover_requested_ || why == Reason::AdminTakeover) admin_took_ = true;
     takeover_requested_ = false;
@@ -290,6 +294,7 @@ void ResourceManager::peer_up(TimePoint now) {
 
 void ResourceManager::peer_dead(TimePoint now) {
   peer_link_ = PeerLink::Dead;
+  peer_offer_fresh_ = false;
   peer_ = Announcement{GroupClaim::Initializing, false, false};
   after_event(now);
 }
@@ -298,6 +303,10 @@ void ResourceManager::peer_announcement(const Announcement& a, TimePoint now) {
   peer_link_ = PeerLink::Up;
   if (a.claim != peer_.claim) {
     peer_stop_failed_logged_ = false;
+    if ((a.claim == GroupClaim::Released || a.claim == GroupClaim::StartFailed) &&
+        !std::holds_alternative<st::StartFailed>(state_)) {
+      peer_offer_fresh_ = true;
+    }
     if (a.claim == GroupClaim::StartFailed &&
         std::holds_alternative<st::StartFailed>(state_) && !both_failed_logged_) {
       both_failed_logged_ = true;

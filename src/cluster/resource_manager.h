@@ -30,8 +30,10 @@
 //  - Taking: the preferred node takes the group at startup when the peer does not hold it (peer
 //    Initializing or Standby). Either node takes it when the peer is dead or was never heard at
 //    startup (Fence first if a stonith command is configured; a failed fence = no takeover, log,
-//    retry every fence_retry_delay), when the peer announces Released or StartFailed, and the
-//    non-preferred node also when the peer (Standby) cannot reach its ping nodes and we can.
+//    retry every fence_retry_delay), when the peer announces Released or StartFailed (only if it
+//    turned so after our own last start/stop, so a node never takes back what it just gave away,
+//    and after a failed start of our own only once the peer tried again), and the non-preferred
+//    node also when the peer (Standby) cannot reach its ping nodes and we can.
 //  - auto_failback on / legacy: the non-preferred holder releases the group when the preferred
 //    node is up and announces Standby (it came back and would take it); off: it keeps it. A node
 //    that gave the group away (standby, migration) announces Released, never Standby, so that
@@ -48,8 +50,9 @@
 //    failure_window migrate the group (release) if the peer is up and eligible, else it keeps
 //    restarting in place.
 //  - Start failure: stop what was started (the failed one included, stop is idempotent), announce
-//    StartFailed so the peer tries; if the peer failed too, stay down, log an error, and retry
-//    after start_failure_backoff.
+//    StartFailed so the peer tries; if the peer failed too, stay down, log an error; after
+//    start_failure_backoff the preferred node retries (the other one takes its turn when the
+//    preferred node announces a new failure), so the two never start the group at once.
 //  - Stop failure: retried stop_attempts times, stop_retry_delay apart. Then StopFailed, announced.
 //    DECISION: with fencing configured the peer fences us before it takes the group (the fence
 //    guarantees our half-stopped resources are gone). Without fencing the peer must NOT start the
@@ -182,7 +185,8 @@ class ResourceManager {
   Announcement peer_{};
   bool ping_ok_ = true;
   bool takeover_requested_ = false;
-  bool admin_took_ = false;  // taken by takeover(): no automatic failback
+  bool admin_took_ = false;
+  bool peer_offer_fresh_ = false;  // the peer turned Released/StartFailed after our last try  // taken by takeover(): no automatic failback
   bool both_failed_logged_ = false;
   bool peer_stop_failed_logged_ = false;
   std::optional<Announcement> announced_;

@@ -56,11 +56,16 @@ std::optional<Reason> ResourceManager::should_acquire(TimePoint now) const {
       if (!config_.fencing || backing_off) return std::nullopt;
       return Reason::PeerStopFailed;
     case GroupClaim::Released:
-      if (backing_off) return std::nullopt;
+      // Only an offer made after our own last start/stop: our own release must not make us
+      // take the group straight back from a peer that released it long ago.
+      if (backing_off || !peer_offer_fresh_) return std::nullopt;
       return Reason::PeerReleased;
     case GroupClaim::StartFailed:
       if (backing_off) return std::nullopt;
-      return Reason::PeerStartFailed;
+      // The peer failed after we last tried: our turn. Both failed: only the preferred node
+      // retries (after its back-off), so the two never start at the same time.
+      if (peer_offer_fresh_ || preferred()) return Reason::PeerStartFailed;
+      return std::nullopt;
     case GroupClaim::Initializing:
     case GroupClaim::Standby:
       if (backing_off) return std::nullopt;

@@ -612,7 +612,26 @@ TEST(ResourceManager, StartFailureRollsBackAndLetsPeerTry) {
   EXPECT_EQ(n2.reasons[n2.reasons.size() - 2], Reason::PeerStartFailed);
 }
 
-TEST(ResourceManager, StartFailureOnBothNodesStaysDownThenRetries) {
+TEST(ResourceManager, StartFailureOnBothNodesStaysDownThenPreferredRetries) {
+  auto c = make_config("n1", "n2");
+  Node n1(c);
+  n1.peer(GroupClaim::StartFailed);  // n2 failed already
+  n1.fail("start 0", 1, "no such device");
+  n1.startup();
+  n1.run();
+  EXPECT_EQ(n1.rm.state_name(), "StartFailed");
+  EXPECT_TRUE(n1.logged("both nodes failed to start the group"));
+  n1.ops.clear();
+  n1.advance(c.start_failure_backoff - 1s);
+  n1.run();
+  EXPECT_TRUE(n1.ops.empty());  // stays down during the back-off
+  n1.advance(1s);
+  n1.run();
+  EXPECT_EQ(n1.ops, (Ops{"start 0", "start 1", "start 2"}));
+  EXPECT_TRUE(n1.rm.running());
+}
+
+TEST(ResourceManager, StartFailureOnBothNodesOtherNodeWaitsForItsTurn) {
   auto c = make_config("n2", "n1");
   Node n2(c);
   n2.peer(GroupClaim::StartFailed);  // n1 failed already
@@ -620,15 +639,30 @@ TEST(ResourceManager, StartFailureOnBothNodesStaysDownThenRetries) {
   n2.startup();
   n2.run();
   EXPECT_EQ(n2.rm.state_name(), "StartFailed");
-  EXPECT_TRUE(n2.logged("both nodes failed to start the group"));
   n2.ops.clear();
-  n2.advance(c.start_failure_backoff - 1s);
+  n2.advance(c.start_failure_backoff);
   n2.run();
-  EXPECT_TRUE(n2.ops.empty());  // stays down during the back-off
-  n2.advance(1s);
+  EXPECT_TRUE(n2.ops.empty());  // n1 retries first
+  EXPECT_EQ(n2.rm.state_name(), "Standby");
+  n2.peer(GroupClaim::Acquiring);
+  n2.peer(GroupClaim::Releasing);
+  n2.peer(GroupClaim::StartFailed);  // n1 failed again: n2's turn
   n2.run();
-  EXPECT_EQ(n2.ops, (Ops{"start 0", "start 1", "start 2"}));
   EXPECT_TRUE(n2.rm.running());
+}
+
+TEST(ResourceManager, OwnReleaseDoesNotTakeBackAnOldOffer) {
+  Node n2(make_config("n2", "n1"));
+  n2.peer(GroupClaim::Holds);
+  n2.startup();
+  n2.peer(GroupClaim::Releasing);
+  n2.peer(GroupClaim::Released);  // hb_standby on n1
+  n2.run();
+  ASSERT_TRUE(n2.rm.running());
+  ASSERT_TRUE(n2.rm.standby(n2.clock.now()).ok());  // n1 still announces Released
+  n2.run();
+  EXPECT_EQ(n2.rm.state_name(), "Released");
+  EXPECT_EQ(n2.ops, (Ops{"start 0", "start 1", "start 2", "stop 2", "stop 1", "stop 0"}));
 }
 
 TEST(ResourceManager, BothHeldNonPreferredReleases) {

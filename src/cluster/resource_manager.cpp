@@ -42,8 +42,9 @@ bool ResourceManager::allowed(const GroupState& from, const GroupState& to) {
     return std::holds_alternative<decltype(tag)>(s);
   };
   if (is(from, st::Stopped{})) return is(to, st::Standby{});
-  if (is(from, st::Standby{}) || is(from, st::Released{}))
-    return is(to, st::Starting{}) || is(to, st::Fencing{});
+  if (is(from, st::Standby{}))
+    return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Released{});
+  if (is(from, st::Released{})) return is(to, st::Starting{}) || is(to, st::Fencing{});
   if (is(from, st::StartFailed{}))
     return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Standby{});
   if (is(from, st::Fencing{})) return is(to, st::Starting{}) || is(to, st::Standby{});
@@ -287,7 +288,8 @@ void ResourceManager::fence_result(std::uint64_t op, const AgentResult& r, TimeP
 void ResourceManager::peer_up(TimePoint now) {
   if (peer_link_ != PeerLink::Up) {
     peer_link_ = PeerLink::Up;
-    peer_ = Announcement{};  // Initializing until its first announcement
+    peer_ = Announcement{};
+    peer_heard_ = false;  // no decision on the peer's group state before it announces it
   }
   after_event(now);
 }
@@ -301,6 +303,7 @@ void ResourceManager::peer_dead(TimePoint now) {
 
 void ResourceManager::peer_announcement(const Announcement& a, TimePoint now) {
   peer_link_ = PeerLink::Up;
+  peer_heard_ = true;
   if (a.claim != peer_.claim) {
     peer_stop_failed_logged_ = false;
     if ((a.claim == GroupClaim::Released || a.claim == GroupClaim::StartFailed) &&

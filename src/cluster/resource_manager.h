@@ -10,6 +10,7 @@
 //
 //                 startup
 //   Stopped ------------------> Standby <------------------------------------+
+//                   (peer's takeover request: Standby -> Released)          |
 //                                |  ^  \  take (rules below)                  | Yield (BothHeld)
 //              take, fencing on  |  |   \ fencing off                         |
 //                                v  |    v                                    |
@@ -41,6 +42,9 @@
 //  - hb_standby (standby()): the holder stops everything and announces Released; refused when the
 //    peer is not up or not eligible, since nobody would take the group. hb_takeover (takeover()):
 //    announces wants_group; the holder releases (PeerTakeover) and we take it on its Released.
+//    A peer that does not hold the group answers wants_group by going Standby -> Released too,
+//    so a takeover never races a peer that is just taking the group itself. With the peer dead,
+//    takeover() takes it as after a peer death (fencing first).
 //    DECISION: a group taken by takeover() is not failed back automatically (the admin asked
 //    for it here); the next standby/takeover or failure moves it again.
 //  - auto_failback also needs the preferred node to reach its ping nodes (when configured):
@@ -75,7 +79,8 @@
 //    driver (TimedOut). Agents' stop must be idempotent (a stop of a stopped resource is Ok).
 //  - The Announce action's announcement goes on every heartbeat from then on (announcement()
 //    gives the current one at any time). The peer's, from its heartbeats, comes in via
-//    peer_announcement(); duplicates are harmless.
+//    peer_announcement(); duplicates are harmless. Between peer_up() and the first announcement
+//    the peer's group state is unknown and nothing is taken or given on its account.
 //  - tick() is called at next_timer() at the latest. startup() once, when initdead has elapsed.
 //  - After a successful fence, the peer counts as dead until membership reports it up again.
 #pragma once
@@ -183,6 +188,7 @@ class ResourceManager {
   std::deque<TimePoint> failures_;   // monitor failures, for the migration window
   PeerLink peer_link_ = PeerLink::Unknown;
   Announcement peer_{};
+  bool peer_heard_ = false;  // peer_ comes from an announcement of the peer's current run
   bool ping_ok_ = true;
   bool takeover_requested_ = false;
   bool admin_took_ = false;

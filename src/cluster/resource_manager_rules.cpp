@@ -17,7 +17,7 @@ bool ResourceManager::my_ping_usable() const {
 }
 
 bool ResourceManager::peer_eligible() const {
-  if (!peer_is_up()) return false;
+  if (!peer_is_up() || !peer_heard_) return false;
   if (config_.ping_nodes && !peer_.ping_ok && ping_ok_) return false;
   switch (peer_.claim) {
     case GroupClaim::Initializing:
@@ -43,6 +43,7 @@ std::optional<Reason> ResourceManager::should_acquire(TimePoint now) const {
   bool backing_off = failed && now < failed->retry_at;
   bool released = std::holds_alternative<st::Released>(state_);
 
+  if (peer_is_up() && !peer_heard_) return std::nullopt;  // up, group state not yet known
   if (!peer_is_up()) {
     if (backing_off) return std::nullopt;
     return takeover_requested_ ? Reason::AdminTakeover : Reason::PeerDead;
@@ -59,7 +60,7 @@ std::optional<Reason> ResourceManager::should_acquire(TimePoint now) const {
       // Only an offer made after our own last start/stop: our own release must not make us
       // take the group straight back from a peer that released it long ago.
       if (backing_off || !peer_offer_fresh_) return std::nullopt;
-      return Reason::PeerReleased;
+      return takeover_requested_ ? Reason::AdminTakeover : Reason::PeerReleased;
     case GroupClaim::StartFailed:
       if (backing_off) return std::nullopt;
       // The peer failed after we last tried: our turn. Both failed: only the preferred node
@@ -69,7 +70,9 @@ std::optional<Reason> ResourceManager::should_acquire(TimePoint now) const {
     case GroupClaim::Initializing:
     case GroupClaim::Standby:
       if (backing_off) return std::nullopt;
-      if (takeover_requested_) return Reason::AdminTakeover;
+      // takeover(): wait for the peer's Released, which it answers even when not holding, so
+      // the two never start at once.
+      if (takeover_requested_) return std::nullopt;
       if (released) return std::nullopt;  // we gave it away: the peer decides
       if (preferred()) return Reason::PreferredNode;
       if (config_.ping_nodes && ping_ok_ && !peer_.ping_ok) return Reason::PeerPingLost;
@@ -107,6 +110,11 @@ void ResourceManager::evaluate(TimePoint now) {
                             " could not stop a resource and no stonith is configured: not "
                             "starting the group here (it may still be active there)");
     }
+    if (peer_is_up() && peer_heard_ && peer_.wants_group &&
+        std::holds_alternative<st::Standby>(state_)) {
+      change(st::Released{}, Reason::PeerTakeover, now);  // "I will not take it": the peer may
+      return;
+    }
     auto why = should_acquire(now);
     if (!why) return;
     if (needs_fence_to_acquire()) {
@@ -117,7 +125,7 @@ void ResourceManager::evaluate(TimePoint now) {
     return;
   }
   if (auto* f = std::get_if<st::Fencing>(&state_)) {
-    bool peer_fine = peer_is_up() && peer_.claim != GroupClaim::StopFailed;
+    bool peer_fine = peer_is_up() && peer_heard_ && peer_.claim != GroupClaim::StopFailed;
     if (peer_fine || !my_ping_usable()) {
       log(Level::Info, peer_fine ? "fencing abandoned: " + config_.peer + " is alive"
                                  : std::string("fencing abandoned: ping nodes unreachable"));

@@ -373,7 +373,21 @@ TEST(ResourceManager, TakeoverOfAnUnheldGroup) {
   ASSERT_EQ(n2.rm.state_name(), "Standby");
   ASSERT_TRUE(n2.rm.takeover(n2.clock.now()).ok());
   n2.run();
+  EXPECT_TRUE(n2.ops.empty());  // not before n1 says it will not take it
+  n2.peer(GroupClaim::Released);
+  n2.run();
   EXPECT_TRUE(n2.rm.running());
+  EXPECT_EQ(n2.reasons[n2.reasons.size() - 2], Reason::AdminTakeover);
+
+  // The other side: a node not holding the group answers a takeover request with Released.
+  Node n1(make_config("n1", "n2"));
+  n1.peer(GroupClaim::Holds);
+  n1.startup();
+  n1.peer(GroupClaim::Standby, true, /*wants=*/true);
+  n1.run();
+  EXPECT_EQ(n1.rm.state_name(), "Released");
+  EXPECT_EQ(n1.rm.last_reason(), Reason::PeerTakeover);
+  EXPECT_TRUE(n1.ops.empty());
 }
 
 TEST(ResourceManager, MonitorFailureRestartsInPlace) {

@@ -9,10 +9,11 @@
 //    announcements need to cross (grace);
 //  - with fencing: never both Running while they cannot hear each other (after a partition,
 //    a node takes over only after its fence powered the other off), so after a partition heals
-//    at most one node is Running;
+//    at most one node is Running; nor any resource really active on both during a partition;
 //  - the manager never refuses one of its own transitions (an "internal:" log).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -299,6 +300,12 @@ class Sim {
     if (both && !was_both_) both_since_ = now_;
     was_both_ = both;
     if (running(0) || running(1)) stats_.held += kStep;
+    auto active = [&](int i) {  // what really runs there, not what the manager believes
+      return nodes_[i].on &&
+             std::any_of(nodes_[i].active.begin(), nodes_[i].active.end(), [](bool b) { return b; });
+    };
+    if (fencing_ && active(0) && active(1) && !connected)
+      return "resources active on both nodes during a partition with fencing";
     if (!both) return "";
     if (connected) {
       TimePoint from = std::max(both_since_, connected_since_);

@@ -57,11 +57,7 @@ bool ResourceManager::allowed(const GroupState& from, const GroupState& to) {
 }
 
 void ResourceManager::change(GroupState proposed, Reason why, TimePoint now) {
-  // Sanitize: starting an empty group is being Running.
-  if (auto* s = std::get_if<st::Starting>(&proposed); s && s->next >= slots_.size() &&
-                                                       !s->abort) {
-    proposed = st::Running{};
-  }
+  // Sanitize: nothing to adjust today (an empty group passes through Starting to Running).
   // Validate.
   if (!allowed(state_, proposed)) {
     log(Level::Error, "internal: refused group transition " + std::string(state_name()) + " -> " +

@@ -707,6 +707,16 @@ TEST(ResourceManager, NonPreferredAbortsAStartWhenPeerClaims) {
   EXPECT_EQ(n2.rm.state_name(), "Standby");
 }
 
+TEST(ResourceManager, EmptyGroupRunsAtOnce) {
+  auto c = make_config("n1", "n2");
+  c.group.resources.clear();
+  Node n(c);
+  n.startup();
+  EXPECT_TRUE(n.rm.running());
+  EXPECT_FALSE(n.rm.next_timer().has_value());
+  EXPECT_FALSE(n.logged("internal:"));
+}
+
 TEST(ResourceManager, StaleAnswersAreIgnored) {
   Node n(make_config("n1", "n2"));
   n.startup();

@@ -8,23 +8,22 @@
 //
 // States (rm_state::*, in resource_manager_types.h); every transition carries a Reason:
 //
-//                 startup
-//   Stopped ------------------> Standby <------------------------------------+
-//                   (peer's takeover request: Standby -> Released)          |
-//                                |  ^  \  take (rules below)                  | Yield (BothHeld)
-//              take, fencing on  |  |   \ fencing off                         |
-//                                v  |    v                                    |
-//                        Fencing ---+   Starting{next} --all started--> Running
-//              (fence ok) |  PeerAlive  ^  |   ^                           |
-//                         +-------------+  |   | Restart from i            | release / yield /
-//                                          |   |                           | monitor failure
-//                              start fails v   |                           v
-//   StartFailed{retry_at} <-------------- Stopping{why, after, low, next} <-+
-//     (peer may try; back-off)            |       |
-//   Released (gave it away) <-------------+       +-- stop failed stop_attempts times --> StopFailed
+//   Stopped --startup--> Standby --take, fencing off----------------------> Starting{next}
+//                        |  ^  |                                             ^     |     |
+//                        |  |  +--take, fencing on--> Fencing --fence ok-----+     |     | all
+//                        |  +----------PeerAlive--------'  (fence failed:          |     | started
+//                        |                                  retry, no takeover)    |     v
+//                        +--peer's takeover request--> Released         start fails|  Running
+//                                                                                  |     |
+//                                                                                  v     | release,
+//   StartFailed{retry_at} <--after StartFailed-- Stopping{why, after, low, next} <-------+ yield,
+//   Released              <--after Release--------'  |  |  |                              monitor
+//   Standby               <--after Yield-------------'  |  +--after Restart--> Starting{low} failure
+//   StopFailed            <--a stop failed stop_attempts times
 //
-//   Released and StartFailed take the group again like Standby, but only when the peer is dead,
-//   releases it or failed too (after the back-off); BackoffElapsed: StartFailed -> Standby.
+//   StartFailed --BackoffElapsed--> Standby.  Released and StartFailed --take--> Starting or
+//   Fencing, like Standby but stricter (see "Taking").  StopFailed is final until clusterd
+//   restarts.
 //
 // Rules (Heartbeat v1 semantics, improved; "peer up" = membership says Up):
 //  - One node holds the group. Resources start in order and stop in reverse.

@@ -121,7 +121,7 @@ void ResourceManager::enter(Reason why, TimePoint now) {
   }
 }
 
-void ResourceManager::set_resource(std::size_t i, ResourceState s, TimePoint now) {
+void ResourceManager::set_resource(std::size_t i, ManagedState s, TimePoint now) {
   if (slots_[i].state != s) slots_[i].since = now;
   slots_[i].state = s;
 }
@@ -136,7 +136,7 @@ void ResourceManager::start_next(TimePoint now) {
     return;
   }
   s->op = new_op();
-  set_resource(s->next, ResourceState::Starting, now);
+  set_resource(s->next, ManagedState::Starting, now);
   emit(rm_action::StartResource{s->next, s->op});
 }
 
@@ -146,7 +146,7 @@ void ResourceManager::stop_next(TimePoint now) {
   // The highest index in [low, next] that may be active.
   std::optional<std::size_t> target;
   for (std::size_t i = std::min(s->next + 1, slots_.size()); i-- > s->low;) {
-    if (slots_[i].state != ResourceState::Stopped) {
+    if (slots_[i].state != ManagedState::Stopped) {
       target = i;
       break;
     }
@@ -159,7 +159,7 @@ void ResourceManager::stop_next(TimePoint now) {
   s->next = *target;
   s->op = new_op();
   s->retry_at.reset();
-  set_resource(s->next, ResourceState::Stopping, now);
+  set_resource(s->next, ManagedState::Stopping, now);
   emit(rm_action::StopResource{s->next, s->op});
 }
 
@@ -196,7 +196,7 @@ void ResourceManager::agent_result(std::uint64_t op, const AgentResult& r, TimeP
     std::size_t i = s->next;
     s->op = 0;
     if (ok) {
-      set_resource(i, ResourceState::Running, now);
+      set_resource(i, ManagedState::Running, now);
       if (s->abort) {
         change(st::Stopping{*s->abort, st::AfterStop::Yield, 0, i, 0, 0, {}}, *s->abort, now);
       } else {
@@ -204,7 +204,7 @@ void ResourceManager::agent_result(std::uint64_t op, const AgentResult& r, TimeP
         start_next(now);
       }
     } else {
-      set_resource(i, ResourceState::Failed, now);
+      set_resource(i, ManagedState::Failed, now);
       slots_[i].last_error = "start: " + why;
       ++slots_[i].failures;
       log(Level::Error, "start of " + config_.group.resources[i].name + " failed: " + why);
@@ -215,7 +215,7 @@ void ResourceManager::agent_result(std::uint64_t op, const AgentResult& r, TimeP
     std::size_t i = p->next;
     p->op = 0;
     if (ok) {
-      set_resource(i, ResourceState::Stopped, now);
+      set_resource(i, ManagedState::Stopped, now);
       p->attempt = 0;
       if (i == p->low) {
         st::Stopping done = *p;
@@ -229,7 +229,7 @@ void ResourceManager::agent_result(std::uint64_t op, const AgentResult& r, TimeP
       ++slots_[i].failures;
       slots_[i].last_error = "stop: " + why;
       if (p->attempt >= config_.stop_attempts) {
-        set_resource(i, ResourceState::Failed, now);
+        set_resource(i, ManagedState::Failed, now);
         change(st::StopFailed{i, why}, Reason::StopFailure, now);
       } else {
         p->retry_at = now + config_.stop_retry_delay;
@@ -246,7 +246,7 @@ void ResourceManager::agent_result(std::uint64_t op, const AgentResult& r, TimeP
       if (ok) {
         slots_[i].next_monitor = now + config_.monitor_interval;
       } else {
-        set_resource(i, ResourceState::Failed, now);
+        set_resource(i, ManagedState::Failed, now);
         slots_[i].last_error = "monitor: " + why;
         ++slots_[i].failures;
         log(Level::Error, "monitor of " + config_.group.resources[i].name + " failed: " + why);
@@ -443,7 +443,7 @@ void ResourceManager::announce_if_changed() {
 
 bool ResourceManager::any_resource_active() const {
   return std::any_of(slots_.begin(), slots_.end(),
-                     [](const Slot& s) { return s.state != ResourceState::Stopped; });
+                     [](const Slot& s) { return s.state != ManagedState::Stopped; });
 }
 
 Holder ResourceManager::holder() const {

@@ -134,7 +134,7 @@ class ResourceManager {
 
  private:
   struct Slot {
-    ResourceState state = ResourceState::Stopped;
+    ManagedState state = ManagedState::Stopped;
     std::string last_error;
     int failures = 0;
     TimePoint since{};
@@ -153,7 +153,7 @@ class ResourceManager {
   void stop_next(TimePoint now);
   void finish_stopping(const rm_state::Stopping& s, TimePoint now);
   void issue_fence(rm_state::Fencing& f);
-  void set_resource(std::size_t i, ResourceState s, TimePoint now);
+  void set_resource(std::size_t i, ManagedState s, TimePoint now);
 
   // The rules (resource_manager_rules.cpp).
   void evaluate(TimePoint now);

@@ -231,22 +231,14 @@ std::string_view to_string(GroupClaim c) {
   return "?";
 }
 
-std::string_view to_string(AutoFailback a) {
-  switch (a) {
-    case AutoFailback::On: return "on";
-    case AutoFailback::Off: return "off";
-    case AutoFailback::Legacy: return "legacy";
-  }
-  return "?";
-}
 
-std::string_view to_string(ResourceState s) {
+std::string_view to_string(ManagedState s) {
   switch (s) {
-    case ResourceState::Stopped: return "stopped";
-    case ResourceState::Starting: return "starting";
-    case ResourceState::Running: return "running";
-    case ResourceState::Stopping: return "stopping";
-    case ResourceState::Failed: return "failed";
+    case ManagedState::Stopped: return "stopped";
+    case ManagedState::Starting: return "starting";
+    case ManagedState::Running: return "running";
+    case ManagedState::Stopping: return "stopping";
+    case ManagedState::Failed: return "failed";
   }
   return "?";
 }

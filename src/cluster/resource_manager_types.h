@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "cluster/ha_config.h"
 #include "core/clock.h"
 
 namespace hapbx::cluster {
@@ -21,7 +22,7 @@ using core::Duration;
 using core::TimePoint;
 
 // One resource of the group: `IPaddr::198.18.0.10/24/eth0` is kind "IPaddr", name the whole word.
-struct ResourceSpec {
+struct ManagedResource {
   std::string name;
   std::string kind;
 };
@@ -29,12 +30,11 @@ struct ResourceSpec {
 // The haresources line: the preferred node and the resources, started in this order.
 struct ResourceGroupSpec {
   std::string preferred_node;
-  std::vector<ResourceSpec> resources;
+  std::vector<ManagedResource> resources;
 };
 
-// Heartbeat's auto_failback. Legacy means "on unless a node does not announce support"; every
-// hapbx node supports it, so Legacy behaves exactly as On.
-enum class AutoFailback { On, Off, Legacy };
+// Heartbeat's auto_failback (ha_config.h's AutoFailback). Legacy means "on unless a node does
+// not announce support"; every hapbx node supports it, so Legacy behaves exactly as On.
 
 struct ResourceManagerConfig {
   std::string node;  // this node's name (ha.cf `node`)
@@ -173,12 +173,12 @@ using GroupState = std::variant<rm_state::Stopped, rm_state::Standby, rm_state::
 std::string_view state_name(const GroupState& s);
 
 // --- status queries ---
-enum class ResourceState { Stopped, Starting, Running, Stopping, Failed };
-std::string_view to_string(ResourceState s);
+enum class ManagedState { Stopped, Starting, Running, Stopping, Failed };
+std::string_view to_string(ManagedState s);
 
 struct ResourceStatus {
   std::string name, kind;
-  ResourceState state = ResourceState::Stopped;
+  ManagedState state = ManagedState::Stopped;
   std::string last_error;
   int failures = 0;   // failed operations of this resource since the daemon started
   TimePoint since{};  // when `state` was entered

@@ -137,7 +137,7 @@ TEST(ResourceManager, StartsInOrderAndStopsInReverse) {
   auto st = n.rm.status(n.clock.now());
   EXPECT_EQ(st.holder, Holder::Me);
   EXPECT_EQ(st.holder_since, n.clock.now());
-  for (const auto& r : st.resources) EXPECT_EQ(r.state, ResourceState::Running);
+  for (const auto& r : st.resources) EXPECT_EQ(r.state, ManagedState::Running);
 
   n.ops.clear();
   n.peer(GroupClaim::Standby);
@@ -480,9 +480,9 @@ TEST(ResourceManager, StopFailureRetriedThenStopFailed) {
   EXPECT_EQ(n.my_claim(), GroupClaim::StopFailed);
   EXPECT_TRUE(n.logged("the peer will not start the group"));
   auto st = n.rm.status(n.clock.now());
-  EXPECT_EQ(st.resources[1].state, ResourceState::Failed);
+  EXPECT_EQ(st.resources[1].state, ManagedState::Failed);
   EXPECT_EQ(st.resources[1].last_error, "stop: device busy");
-  EXPECT_EQ(st.resources[0].state, ResourceState::Running);
+  EXPECT_EQ(st.resources[0].state, ManagedState::Running);
   EXPECT_EQ(st.reason, Reason::StopFailure);
   EXPECT_FALSE(n.rm.takeover(n.clock.now()).ok());
 }

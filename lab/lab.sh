@@ -168,12 +168,12 @@ HOSTS
     ip -n "${p}$h" link set lo up
     ip -n "${p}lan" link add "to-$h" type veth peer name eth0 netns "${p}$h"
     ip -n "${p}lan" link set "to-$h" master br0 up
-    ip -n "${p}$h" addr add "${LAN_IP[$h]}/24" dev eth0
+    ip -n "${p}$h" addr add "${LAN_IP[$h]}/24" brd + dev eth0
     ip -n "${p}$h" link set eth0 up
   done
   ip -n "${p}asterisk1" link add eth1 type veth peer name eth1 netns "${p}asterisk2"
   for h in "${NODES[@]}"; do
-    ip -n "${p}$h" addr add "${REPL_IP[$h]}/24" dev eth1
+    ip -n "${p}$h" addr add "${REPL_IP[$h]}/24" brd + dev eth1
     ip -n "${p}$h" link set eth1 up
   done
   set +e
@@ -242,6 +242,25 @@ cmd_exec() {
   exec nsenter -t "$(holder "$h")" -n -m -u -- "$@"
 }
 
+# A machine that is off has no link and, when it boots, only its configured addresses (a VIP
+# that was on it at the power cut is gone).
+links_off() {  # HOST
+  local n i; n=$(ns "$1")
+  for i in eth0 eth1; do ip -n "$n" link show "$i" >/dev/null 2>&1 && ip -n "$n" link set "$i" down; done
+  ip -n "$(ns lan)" link set "to-$1" down
+}
+links_on() {  # HOST
+  local h=$1 n i; n=$(ns "$h")
+  ip -n "$n" addr flush dev eth0
+  ip -n "$n" addr add "${LAN_IP[$h]}/24" brd + dev eth0
+  if ip -n "$n" link show eth1 >/dev/null 2>&1; then
+    ip -n "$n" addr flush dev eth1
+    ip -n "$n" addr add "${REPL_IP[$h]}/24" brd + dev eth1
+  fi
+  for i in eth0 eth1; do ip -n "$n" link show "$i" >/dev/null 2>&1 && ip -n "$n" link set "$i" up; done
+  ip -n "$(ns lan)" link set "to-$h" up
+}
+
 fault_one() {  # VERB NODE [ARG]
   local verb=$1 h=$2 arg=${3:-} n
   n=$(ns "$h")
@@ -262,15 +281,18 @@ fault_one() {  # VERB NODE [ARG]
       kill_host "$h" KILL
       wait_host_empty "$h" 5
       detach_loops $loops  # what its daemons did not release themselves
+      links_off "$h"
       echo "$h: shut down" ;;
     power-off)
       local loops; loops=$(host_loops "$h")
       kill_host "$h" KILL
       wait_host_empty "$h" 5 || die "$h: processes survived SIGKILL"
       detach_loops $loops
+      links_off "$h"
       echo "$h: powered off" ;;
     power-on)
       holder_alive "$h" && { echo "$h is already on"; return 0; }
+      links_on "$h"
       start_holder "$h"
       echo "$h: powered on" ;;
     loss)
@@ -304,6 +326,7 @@ cmd_fault() {
       kill_host asterisk1 KILL; kill_host asterisk2 KILL
       wait_host_empty asterisk1 5; wait_host_empty asterisk2 5
       detach_loops $loops
+      links_off asterisk1; links_off asterisk2
       echo "asterisk1 and asterisk2: powered off"
       return 0
     fi

@@ -16,7 +16,9 @@ enum FieldType : std::uint8_t {
   kResources = 2,
   kPingNodes = 3,
   kLeaving = 4,
+  kClaim = 5,  // u8 claim, u8 flags (bit 0 ping_ok, bit 1 wants_group)
 };
+constexpr std::uint8_t kMaxClaim = 31;
 
 bool valid_name_chars(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -144,6 +146,13 @@ std::string parse_body(std::span<const std::uint8_t> body, HeartbeatMessage& m) 
         m.ping = PingReport{value[0], value[1]};
         break;
       }
+      case kClaim: {
+        if (m.claim) return "claim field repeated";
+        if (value.size() != 2) return "claim field is " + std::to_string(value.size()) + " bytes (2)";
+        if (value[0] > kMaxClaim || (value[1] & ~3u) != 0) return "claim field out of range";
+        m.claim = ClaimReport{value[0], (value[1] & 1u) != 0, (value[1] & 2u) != 0};
+        break;
+      }
       case kLeaving: {
         if (seen_leaving) return "leaving field repeated";
         seen_leaving = true;
@@ -225,6 +234,12 @@ Result<Bytes> encode(const HeartbeatMessage& m, const AuthKey& key) {
     if (m.ping->reachable > m.ping->configured) return refuse("ping reachable > configured");
     const std::uint8_t value[2] = {m.ping->reachable, m.ping->configured};
     put_field(out, kPingNodes, value);
+  }
+  if (m.claim) {
+    if (m.claim->claim > kMaxClaim) return refuse("claim out of range");
+    const std::uint8_t value[2] = {m.claim->claim,
+                                   static_cast<std::uint8_t>((m.claim->ping_ok ? 1 : 0) | (m.claim->wants_group ? 2 : 0))};
+    put_field(out, kClaim, value);
   }
   if (m.leaving) put_field(out, kLeaving, {});
   const std::size_t body = out.size() - kHeaderSize;

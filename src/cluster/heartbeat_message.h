@@ -78,6 +78,15 @@ struct PingReport {
   bool operator==(const PingReport&) const = default;
 };
 
+// The sender's claim on the resource group, as its resource manager announces it (the values of
+// resource_manager_types.h's GroupClaim; the codec only carries them).
+struct ClaimReport {
+  std::uint8_t claim = 0;
+  bool ping_ok = true;
+  bool wants_group = false;
+  bool operator==(const ClaimReport&) const = default;
+};
+
 struct HeardNode {
   std::string node;
   std::uint64_t generation = 0;  // the generation of `node` the sender heard last
@@ -93,6 +102,7 @@ struct HeartbeatMessage {
   std::vector<HeardNode> hears;        // nodes whose heartbeats the sender has heard
   std::optional<ResourceReport> resources;
   std::optional<PingReport> ping;
+  std::optional<ClaimReport> claim;
   bool leaving = false;
   int key_index = 0;                   // decode(): the key that verified it; ignored by encode()
   bool operator==(const HeartbeatMessage&) const = default;

@@ -129,6 +129,7 @@ void Membership::send_round(TimePoint) {
   }
   m.resources = resources_;
   m.ping = ping_;
+  m.claim = claim_;
   m.leaving = leaving_;
   for (std::size_t medium = 0; medium < config_.media; ++medium) {
     m.sequence = ++sequence_;
@@ -316,6 +317,7 @@ std::optional<TimePoint> Membership::next_timer() const {
 
 void Membership::set_resources(std::optional<ResourceReport> report) { resources_ = std::move(report); }
 void Membership::set_ping(std::optional<PingReport> report) { ping_ = report; }
+void Membership::set_claim(std::optional<ClaimReport> report) { claim_ = report; }
 
 void Membership::leave(TimePoint now) {
   if (leaving_) return;

@@ -168,6 +168,7 @@ class Membership {
   // --- what this node reports in its heartbeats (from the resource manager, ping checks) ---
   void set_resources(std::optional<ResourceReport> report);
   void set_ping(std::optional<PingReport> report);
+  void set_claim(std::optional<ClaimReport> report);  // the resource manager's announcement
   // Graceful shutdown: heartbeats from now on say `leaving` (one round goes out at once), so
   // peers take over without waiting for deadtime.
   void leave(TimePoint now);
@@ -224,6 +225,7 @@ class Membership {
   bool leaving_ = false;
   std::optional<ResourceReport> resources_;
   std::optional<PingReport> ping_;
+  std::optional<ClaimReport> claim_;
   std::vector<Peer> peers_;
   MembershipCounters counters_;
   std::vector<MembershipAction> actions_;

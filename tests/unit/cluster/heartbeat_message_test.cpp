@@ -332,3 +332,26 @@ TEST(HeartbeatMessage, GenerationsIncreaseWithTime) {
 
 }  // namespace
 }  // namespace hapbx::cluster
+
+namespace hapbx::cluster {
+namespace {
+
+TEST(HeartbeatClaim, RoundTripAndRange) {
+  AuthKey key{1, AuthMethod::Sha256, "k"};
+  HeartbeatMessage m;
+  m.node = "asterisk1";
+  m.generation = 7;
+  m.sequence = 9;
+  m.claim = ClaimReport{3, false, true};
+  auto bytes = encode(m, key);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto back = decode(*bytes, {key});
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_TRUE(back->claim.has_value());
+  EXPECT_EQ(*back->claim, (ClaimReport{3, false, true}));
+  m.claim = ClaimReport{200, true, false};
+  EXPECT_FALSE(encode(m, key).ok()) << "a claim out of range is refused";
+}
+
+}  // namespace
+}  // namespace hapbx::cluster

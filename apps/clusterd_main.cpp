@@ -1,0 +1,22 @@
+// clusterd: the hapbx cluster manager (Heartbeat's role): membership by signed heartbeats,
+// the resource group started in order and stopped in reverse, VIP takeover. Foreground.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "cluster/cluster_daemon.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  hapbx::cluster::ClusterDaemonOptions options;
+  std::string log_level = "info";
+  CLI::App app{"clusterd: the hapbx cluster manager (Heartbeat ha.cf, authkeys, haresources)"};
+  app.set_version_flag("--version", std::string("clusterd ") + HAPBX_VERSION);
+  app.add_option("--config-dir", options.config_dir, "Directory with ha.cf, authkeys, haresources (default /etc/ha.d)");
+  app.add_option("--node", options.node, "This node's name (default: the hostname)");
+  app.add_option("--socket", options.socket, "Control socket (default /run/hapbx/clusterd.sock)");
+  app.add_option("--resource-dir", options.resource_dir, "LSB resource scripts (default <config-dir>/resource.d)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  CLI11_PARSE(app, argc, argv);
+  hapbx::core::init_logging("clusterd", log_level);
+  return hapbx::cluster::run_cluster_daemon(options);
+}

@@ -1,0 +1,629 @@
+// clusterd's driver (see cluster_daemon.h).
+#include "cluster/cluster_daemon.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <arpa/inet.h>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "cluster/authkeys.h"
+#include "cluster/ha_config.h"
+#include "cluster/haresources.h"
+#include "cluster/heartbeat_message.h"
+#include "cluster/membership.h"
+#include "cluster/resource_agent.h"
+#include "cluster/resource_manager.h"
+#include "core/clock.h"
+#include "core/control_server.h"
+#include "core/json_writer.h"
+
+namespace hapbx::cluster {
+namespace {
+
+using asio::ip::udp;
+using core::CommandResult;
+
+// Runs blocking agent calls one at a time on its own thread, in order, and posts each result
+// back to the loop. The group's resources are sequenced by the resource manager anyway.
+class AgentRunner {
+ public:
+  explicit AgentRunner(asio::io_context& io) : io_(io), thread_([this] { run(); }) {}
+  ~AgentRunner() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void post(std::function<AgentResult()> job, std::function<void(AgentResult)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back({std::move(job), std::move(done)});
+    }
+    wake_.notify_all();
+  }
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return jobs_.empty() && !busy_;
+  }
+
+ private:
+  struct Job {
+    std::function<AgentResult()> run;
+    std::function<void(AgentResult)> done;
+  };
+  void run() {
+    while (true) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+        if (stop_ && jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+        busy_ = true;
+      }
+      AgentResult r = job.run();
+      asio::post(io_, [done = std::move(job.done), r = std::move(r)]() mutable { done(std::move(r)); });
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+  }
+
+  asio::io_context& io_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool busy_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+// This machine's IPv4 addresses and each interface's broadcast address.
+struct LocalAddresses {
+  std::vector<std::string> mine;
+  std::map<std::string, std::string> broadcast;  // interface -> address
+};
+LocalAddresses local_addresses() {
+  LocalAddresses out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+    out.mine.emplace_back(buf);
+    if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_netmask && !out.broadcast.count(i->ifa_name)) {
+      // The configured broadcast address, or (none configured: `ip addr add` without brd) the
+      // one the address and its mask imply.
+      in_addr b{};
+      if (i->ifa_broadaddr) b = reinterpret_cast<sockaddr_in*>(i->ifa_broadaddr)->sin_addr;
+      if (b.s_addr == 0) {
+        const in_addr a = reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
+        const in_addr m = reinterpret_cast<sockaddr_in*>(i->ifa_netmask)->sin_addr;
+        b.s_addr = a.s_addr | ~m.s_addr;
+      }
+      inet_ntop(AF_INET, &b, buf, sizeof buf);
+      out.broadcast[i->ifa_name] = buf;
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+struct UsedMedium {
+  Medium config;
+  std::string text;  // "ucast eth1 198.18.1.12"
+  udp::endpoint destination;
+  std::unique_ptr<udp::socket> socket;
+  std::array<std::uint8_t, 2048> buffer{};
+  udp::endpoint sender;
+};
+
+class ClusterDaemon {
+ public:
+  ClusterDaemon(ClusterDaemonOptions o, HaConfig cfg, AuthKeys keys, HaResources res, std::string node, std::string peer)
+      : options_(std::move(o)),
+        cfg_(std::move(cfg)),
+        keys_(std::move(keys)),
+        res_(std::move(res)),
+        node_(std::move(node)),
+        peer_(std::move(peer)),
+        signals_(io_, SIGTERM, SIGINT),
+        timer_(io_),
+        control_(io_, options_.socket, core::ControlServerOptions{"clusterd", "hapbx cluster"}) {}
+
+  Status init() {
+    if (Status s = open_media(); !s) return s;
+    if (!cfg_.ping_groups.empty())
+      spdlog::warn("ha.cf: ping nodes are not probed yet: they count as reachable");
+    // Membership.
+    MembershipConfig mc;
+    mc.node = node_;
+    mc.peers = {peer_};
+    mc.keepalive = cfg_.keepalive;
+    mc.deadtime = cfg_.deadtime;
+    mc.warntime = cfg_.warntime;
+    mc.initdead = cfg_.initdead;
+    mc.media = media_.size();
+    if (Status s = validate(mc); !s) return s;
+    std::random_device rd;
+    const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+    membership_ = std::make_unique<Membership>(mc, make_generation(static_cast<std::uint64_t>(wall), rd()), now());
+    // The resource group and its agents.
+    const ResourceGroup& g = res_.groups.front();
+    ResourceManagerConfig rc;
+    rc.node = node_;
+    rc.peer = peer_;
+    rc.group.preferred_node = g.preferred_node;
+    rc.auto_failback = cfg_.auto_failback;
+    rc.fencing = !cfg_.stonith_command.empty();
+    rc.ping_nodes = false;
+    for (const ResourceSpec& r : g.resources) {
+      rc.group.resources.push_back(ManagedResource{r.text, r.type});
+      agents_.push_back(make_agent(r));
+    }
+    rm_ = std::make_unique<ResourceManager>(rc, now());
+    register_commands();
+    if (Status s = control_.start(); !s) return s;
+    signals_.async_wait([this](const std::error_code& ec, int sig) {
+      if (!ec) begin_shutdown(sig);
+    });
+    for (std::size_t i = 0; i < media_.size(); ++i) receive(i);
+    spdlog::info("clusterd {} up: peer {}, {} media, group of {} resource(s) preferring {}", node_, peer_,
+                 media_.size(), agents_.size(), g.preferred_node);
+    pump();
+    return {};
+  }
+
+  int run() {
+    io_.run();
+    return exit_code_;
+  }
+
+ private:
+  core::TimePoint now() const { return clock_.now(); }
+
+  ResourceAgentPtr make_agent(const ResourceSpec& r) {
+    switch (r.kind()) {
+      case ResourceKind::Vip: return make_vip_agent(std::get<VipSpec>(r.spec), r.text);
+      case ResourceKind::Replica: return make_replica_agent(std::get<ReplicaSpec>(r.spec).resource);
+      case ResourceKind::Filesystem: return make_filesystem_agent(std::get<FilesystemSpec>(r.spec), r.text);
+      case ResourceKind::Pbx: {
+        // The thesis layout on the replicated disk (issue 6 makes it the product's own).
+        PbxAgentOptions o;
+        o.args = {"--config-dir", "/replica/etc/hapbx", "--state-dir", "/replica/lib"};
+        return make_pbx_agent(o);
+      }
+      case ResourceKind::Lsb: {
+        LsbOptions o;
+        const std::string dir = options_.resource_dir.empty() ? options_.config_dir + "/resource.d" : options_.resource_dir;
+        o.script_dirs = {dir, "/etc/init.d"};
+        return make_lsb_agent(std::get<LsbSpec>(r.spec).script, r.args, o);
+      }
+    }
+    return nullptr;
+  }
+
+  Status open_media() {
+    const LocalAddresses local = local_addresses();
+    for (const Medium& m : cfg_.media) {
+      UsedMedium u;
+      u.config = m;
+      std::string address;
+      if (m.kind == MediumKind::Ucast) {
+        if (std::find(local.mine.begin(), local.mine.end(), m.address) != local.mine.end()) continue;  // ourselves
+        address = m.address;
+        u.text = fmt::format("ucast {} {}", m.interface, m.address);
+      } else if (m.kind == MediumKind::Bcast) {
+        auto b = local.broadcast.find(m.interface);
+        if (b == local.broadcast.end())
+          return make_error(fmt::format("ha.cf:{}: bcast {}: the interface has no IPv4 broadcast address", m.line, m.interface));
+        address = b->second;
+        u.text = fmt::format("bcast {}", m.interface);
+      } else {
+        return make_error(fmt::format("ha.cf:{}: mcast is not supported yet (use bcast or ucast)", m.line));
+      }
+      std::error_code ec;
+      const auto ip = asio::ip::make_address_v4(address, ec);
+      if (ec) return make_error(fmt::format("ha.cf:{}: bad address {}", m.line, address));
+      u.destination = udp::endpoint(ip, m.port);
+      u.socket = std::make_unique<udp::socket>(io_);
+      u.socket->open(udp::v4(), ec);
+      if (ec) return make_error(fmt::format("{}: socket: {}", u.text, ec.message()));
+      const int one = 1;
+      const int fd = u.socket->native_handle();
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+      if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, m.interface.c_str(), static_cast<socklen_t>(m.interface.size())) != 0)
+        return make_error(fmt::format("ha.cf:{}: {}: cannot use interface {}: {}", m.line, u.text, m.interface, std::strerror(errno)));
+      u.socket->bind(udp::endpoint(asio::ip::address_v4::any(), m.port), ec);
+      if (ec) return make_error(fmt::format("ha.cf:{}: {}: bind port {}: {}", m.line, u.text, m.port, ec.message()));
+      media_.push_back(std::move(u));
+    }
+    if (media_.empty()) return make_error("ha.cf: no medium left to reach the peer (every ucast address is this node's own?)");
+    return {};
+  }
+
+  void receive(std::size_t i) {
+    UsedMedium& u = media_[i];
+    u.socket->async_receive_from(asio::buffer(u.buffer), u.sender, [this, i](const std::error_code& ec, std::size_t n) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) on_datagram(i, n);
+      receive(i);
+    });
+  }
+
+  void on_datagram(std::size_t i, std::size_t n) {
+    UsedMedium& u = media_[i];
+    DecodeFailure why = DecodeFailure::None;
+    auto m = decode(std::span<const std::uint8_t>(u.buffer.data(), n), keys_.keys, &why);
+    if (!m) {
+      ++rejected_;
+      if (rejected_ < 10 || rejected_ % 1000 == 0)
+        spdlog::warn("{}: datagram from {} rejected ({}): {}", u.text, u.sender.address().to_string(), to_string(why),
+                     m.error().message);
+      return;
+    }
+    if (m->node == node_) return;  // our own broadcast
+    const auto accepted_before = membership_->counters().accepted;
+    membership_->on_heartbeat(*m, i, now());
+    if (membership_->counters().accepted != accepted_before && m->node == peer_ && m->claim) {
+      Announcement a;
+      a.claim = static_cast<GroupClaim>(m->claim->claim);
+      a.ping_ok = m->claim->ping_ok;
+      a.wants_group = m->claim->wants_group;
+      pump_membership();  // NodeUp before the announcement
+      rm_->peer_announcement(a, now());
+    }
+    pump();
+  }
+
+  void pump_membership() {
+    for (auto& a : membership_->take_actions()) {
+      std::visit(
+          [this](auto& act) {
+            using T = std::decay_t<decltype(act)>;
+            if constexpr (std::is_same_v<T, membership_action::SendHeartbeat>) {
+              if (act.medium >= media_.size()) return;
+              auto bytes = encode(act.message, keys_.active);
+              if (!bytes) {
+                spdlog::error("heartbeat not sent: {}", bytes.error().message);
+                return;
+              }
+              std::error_code ec;
+              UsedMedium& u = media_[act.medium];
+              u.socket->send_to(asio::buffer(*bytes), u.destination, 0, ec);
+              if (ec && (++send_errors_ < 10 || send_errors_ % 1000 == 0))
+                spdlog::warn("{}: heartbeat not sent to {}: {}", u.text, u.destination.address().to_string(), ec.message());
+            } else if constexpr (std::is_same_v<T, membership_action::NodeUp>) {
+              rm_->peer_up(now());
+              start_once();
+            } else if constexpr (std::is_same_v<T, membership_action::NodeDead>) {
+              rm_->peer_dead(now());
+              start_once();
+            } else if constexpr (std::is_same_v<T, membership_action::NodeRestarted>) {
+              spdlog::warn("node {} restarted", act.node);
+              rm_->peer_dead(now());
+              rm_->peer_up(now());
+            } else if constexpr (std::is_same_v<T, membership_action::LateHeartbeat>) {
+              spdlog::warn("late heartbeat from {}: {} ms", act.node, act.ms);
+            } else if constexpr (std::is_same_v<T, membership_action::Log>) {
+              log(static_cast<int>(act.level), act.text);
+            }
+          },
+          a);
+    }
+  }
+
+  void start_once() {
+    if (started_) return;
+    started_ = true;
+    rm_->ping_reachability(true, now());
+    rm_->startup(now());
+  }
+
+  static void log(int level, const std::string& text) {
+    if (level == 0) spdlog::info("{}", text);
+    else if (level == 1) spdlog::warn("{}", text);
+    else spdlog::error("{}", text);
+  }
+
+  void pump_rm() {
+    for (auto& a : rm_->take_actions()) {
+      std::visit(
+          [this](auto& act) {
+            using T = std::decay_t<decltype(act)>;
+            if constexpr (std::is_same_v<T, rm_action::StartResource>) {
+              run_agent(act.op, [agent = agents_[act.index].get()] {
+                Status s = agent->start();
+                return s ? AgentResult::ok() : AgentResult::failed(s.error().message);
+              });
+            } else if constexpr (std::is_same_v<T, rm_action::StopResource>) {
+              run_agent(act.op, [agent = agents_[act.index].get()] {
+                Status s = agent->stop();
+                return s ? AgentResult::ok() : AgentResult::failed(s.error().message);
+              });
+            } else if constexpr (std::is_same_v<T, rm_action::MonitorResource>) {
+              run_agent(act.op, [agent = agents_[act.index].get()] {
+                auto st = agent->status();
+                if (!st) return AgentResult::failed(st.error().message);
+                if (*st == AgentState::Running) return AgentResult::ok();
+                return AgentResult::failed(std::string("status: ") + std::string(to_string(*st)));
+              });
+            } else if constexpr (std::is_same_v<T, rm_action::Fence>) {
+              const std::uint64_t op = act.op;
+              std::vector<std::string> argv = cfg_.stonith_command;
+              argv.push_back(act.peer);
+              runner_->post(
+                  [argv] {
+                    ProgramResult r = run_program(argv, std::chrono::seconds(60));
+                    if (r.exit_status == 0) return AgentResult::ok();
+                    if (r.timed_out) return AgentResult::timed_out();
+                    return AgentResult::failed(fmt::format("stonith exit {}: {}", r.exit_status, r.output));
+                  },
+                  [this, op](AgentResult r) {
+                    rm_->fence_result(op, r, now());
+                    pump();
+                  });
+            } else if constexpr (std::is_same_v<T, rm_action::Announce>) {
+              membership_->set_claim(ClaimReport{static_cast<std::uint8_t>(act.announcement.claim),
+                                                 act.announcement.ping_ok, act.announcement.wants_group});
+            } else if constexpr (std::is_same_v<T, rm_action::GroupStateChanged>) {
+              // The resource manager logs the change itself.
+            } else if constexpr (std::is_same_v<T, rm_action::Log>) {
+              log(static_cast<int>(act.level), act.text);
+            }
+          },
+          a);
+    }
+  }
+
+  void run_agent(std::uint64_t op, std::function<AgentResult()> job) {
+    runner_->post(std::move(job), [this, op](AgentResult r) {
+      rm_->agent_result(op, r, now());
+      pump();
+    });
+  }
+
+  void pump() {
+    for (int round = 0; round < 32; ++round) {
+      pump_membership();
+      pump_rm();
+      // Both may have produced work for each other (announcements, peer events).
+      if (membership_->next_timer() && *membership_->next_timer() <= now()) membership_->tick(now());
+      if (rm_->next_timer() && *rm_->next_timer() <= now()) rm_->tick(now());
+      if (!has_pending()) break;
+    }
+    arm_timer();
+  }
+  bool has_pending() {
+    // take_actions() is the only way to see pending actions; the loop above drains them. A
+    // second round is needed only when a tick ran.
+    return (membership_->next_timer() && *membership_->next_timer() <= now()) ||
+           (rm_->next_timer() && *rm_->next_timer() <= now());
+  }
+
+  void arm_timer() {
+    std::optional<core::TimePoint> at = membership_->next_timer();
+    if (auto r = rm_->next_timer(); r && (!at || *r < *at)) at = r;
+    if (!at) return;
+    timer_.expires_at(*at);
+    timer_.async_wait([this](const std::error_code& ec) {
+      if (ec) return;
+      membership_->tick(now());
+      rm_->tick(now());
+      pump();
+    });
+  }
+
+  // --- shutdown -----------------------------------------------------------------------------
+
+  void begin_shutdown(int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    const bool peer_up = membership_->state(peer_) == NodeState::Up;
+    if (rm_->any_resource_active() && peer_up && rm_->standby(now())) {
+      spdlog::info("handing the group to {}", peer_);
+      pump();
+    } else if (rm_->any_resource_active()) {
+      // Nobody to hand it to: stop everything here, in reverse.
+      for (std::size_t i = agents_.size(); i-- > 0;) {
+        runner_->post([agent = agents_[i].get()] {
+          Status s = agent->stop();
+          if (!s) spdlog::error("{}", s.error().message);
+          return AgentResult::ok();
+        }, [](AgentResult) {});
+      }
+      forced_stop_ = true;
+    }
+    shutdown_deadline_ = now() + std::chrono::seconds(60);
+    wait_idle();
+  }
+
+  void wait_idle() {
+    const bool done = forced_stop_ ? runner_->idle() : !rm_->any_resource_active();
+    if (done || now() >= shutdown_deadline_) {
+      if (!done) spdlog::error("resources still active after 60 s: leaving anyway");
+      membership_->leave(now());
+      pump_membership();
+      timer_.cancel();
+      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      t->async_wait([this, t](const std::error_code&) { io_.stop(); });
+      return;
+    }
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    t->async_wait([this, t](const std::error_code&) { wait_idle(); });
+  }
+
+  // --- control socket -------------------------------------------------------------------------
+
+  void register_commands() {
+    (void)control_.add_command({"status"}, "Nodes, links and who holds the group",
+                               [this](const std::vector<std::string>&, bool json) { return status(json); });
+    (void)control_.add_command({"resources"}, "The resource group and each resource's state",
+                               [this](const std::vector<std::string>&, bool json) { return resources(json); });
+    (void)control_.add_command({"standby"}, "Give the group to the peer (hb_standby)", [this](const std::vector<std::string>&, bool) {
+      Status s = rm_->standby(now());
+      pump();
+      return s ? CommandResult::success("standby: handing the group to " + peer_ + "\n") : CommandResult::failure(s.error().message);
+    });
+    (void)control_.add_command({"takeover"}, "Take the group from the peer (hb_takeover)", [this](const std::vector<std::string>&, bool) {
+      Status s = rm_->takeover(now());
+      pump();
+      return s ? CommandResult::success("takeover: asking " + peer_ + " for the group\n") : CommandResult::failure(s.error().message);
+    });
+  }
+
+  static std::string age(const std::optional<core::Duration>& d) {
+    if (!d) return "never";
+    return fmt::format("{} ms ago", std::chrono::duration_cast<std::chrono::milliseconds>(*d).count());
+  }
+
+  CommandResult status(bool json) {
+    const auto nodes = membership_->status(now());
+    const auto rs = rm_->status(now());
+    if (json) {
+      core::JsonWriter w;
+      w.begin_object().field("node", node_).field("state", std::string(rs.state)).field("reason", std::string(to_string(rs.reason)));
+      w.field("holder", std::string(to_string(rs.holder))).field("claim", std::string(to_string(rs.mine.claim)));
+      w.key("peers").begin_array();
+      for (const auto& n : nodes) {
+        w.begin_object().field("name", n.name).field("state", std::string(to_string(n.state)));
+        if (n.last_heard_age) w.field("last_heard_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(*n.last_heard_age).count()));
+        w.field("claim", std::string(to_string(rs.peers.claim)));
+        if (n.last && n.last->claim) w.field("heard_claim", static_cast<int>(n.last->claim->claim));
+        w.key("links").begin_array();
+        for (std::size_t i = 0; i < n.media.size() && i < media_.size(); ++i) {
+          w.begin_object().field("medium", media_[i].text).field("up", n.media[i].up);
+          if (n.media[i].last_heard_age)
+            w.field("last_heard_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(*n.media[i].last_heard_age).count()));
+          w.end_object();
+        }
+        w.end_array().end_object();
+      }
+      w.end_array().field("rejected_datagrams", static_cast<std::uint64_t>(rejected_)).end_object();
+      return CommandResult::success(w.take() + "\n");
+    }
+    std::string out = fmt::format("{} (this node): group {} ({}), holder {}, announcing {}\n", node_, rs.state,
+                                  to_string(rs.reason), to_string(rs.holder), to_string(rs.mine.claim));
+    for (const auto& n : nodes) {
+      out += fmt::format("{}: {}, last heartbeat {}, announcing {}\n", n.name, to_string(n.state), age(n.last_heard_age),
+                         to_string(rs.peers.claim));
+      for (std::size_t i = 0; i < n.media.size() && i < media_.size(); ++i)
+        out += fmt::format("  link {}: {}, {}\n", media_[i].text, n.media[i].up ? "up" : "down", age(n.media[i].last_heard_age));
+    }
+    if (rejected_) out += fmt::format("rejected datagrams: {}\n", rejected_);
+    return CommandResult::success(out);
+  }
+
+  CommandResult resources(bool json) {
+    const auto rs = rm_->status(now());
+    if (json) {
+      core::JsonWriter w;
+      w.begin_object().field("state", std::string(rs.state)).field("holder", std::string(to_string(rs.holder))).key("resources").begin_array();
+      for (const auto& r : rs.resources)
+        w.begin_object().field("name", r.name).field("state", std::string(to_string(r.state))).field("last_error", r.last_error)
+            .field("failures", r.failures).end_object();
+      w.end_array().end_object();
+      return CommandResult::success(w.take() + "\n");
+    }
+    std::string out = fmt::format("group (preferred {}): {}, holder {}\n", rs.preferred_node, rs.state, to_string(rs.holder));
+    for (const auto& r : rs.resources)
+      out += fmt::format("  {:<40} {}{}\n", r.name, to_string(r.state), r.last_error.empty() ? "" : "  (" + r.last_error + ")");
+    return CommandResult::success(out);
+  }
+
+  ClusterDaemonOptions options_;
+  HaConfig cfg_;
+  AuthKeys keys_;
+  HaResources res_;
+  std::string node_, peer_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer timer_;
+  core::ControlServer control_;
+  core::SteadyClock clock_;
+  std::vector<UsedMedium> media_;
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<ResourceManager> rm_;
+  std::vector<ResourceAgentPtr> agents_;
+  std::unique_ptr<AgentRunner> runner_ = std::make_unique<AgentRunner>(io_);
+  bool started_ = false, forced_stop_ = false;
+  core::TimePoint shutdown_deadline_{};
+  std::uint64_t rejected_ = 0, send_errors_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_cluster_daemon(const ClusterDaemonOptions& o) {
+  const std::string dir = o.config_dir;
+  auto cfg = load_ha_cf(dir + "/ha.cf");
+  if (!cfg) {
+    spdlog::error("{}", cfg.error().message);
+    return 1;
+  }
+  for (const auto& w : cfg->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  auto keys = load_authkeys(dir + "/authkeys");
+  if (!keys) {
+    spdlog::error("{}", keys.error().message);
+    return 1;
+  }
+  for (const auto& w : keys->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  auto res = load_haresources(dir + "/haresources");
+  if (!res) {
+    spdlog::error("{}", res.error().message);
+    return 1;
+  }
+  for (const auto& w : res->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  if (Status s = check_haresources_nodes(*res, *cfg); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+  if (res->groups.size() != 1) {
+    spdlog::error("{}/haresources: {} resource groups; clusterd supports exactly one for now", dir, res->groups.size());
+    return 1;
+  }
+  std::string node = o.node;
+  if (node.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    node = host;
+  }
+  if (!cfg->has_node(node)) {
+    spdlog::error("{}/ha.cf: this node '{}' is not a `node` there (use --node or fix ha.cf)", dir, node);
+    return 1;
+  }
+  std::string peer;
+  for (const auto& n : cfg->nodes)
+    if (n != node) peer = n;
+  if (cfg->nodes.size() != 2 || peer.empty()) {
+    spdlog::error("{}/ha.cf: clusterd supports exactly two nodes for now ({} listed)", dir, cfg->nodes.size());
+    return 1;
+  }
+  ClusterDaemon d(o, std::move(*cfg), std::move(*keys), std::move(*res), node, peer);
+  if (Status s = d.init(); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+  return d.run();
+}
+
+}  // namespace hapbx::cluster

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# clusterd on both lab nodes with the VIP-only example (examples/vip): asterisk1 (preferred) takes
+# 198.18.0.10 and the phones reach it; power-off of asterisk1 moves it to asterisk2 (gratuitous
+# ARP: the phones reach the VIP again without flushing anything); asterisk1 comes back and,
+# with auto_failback off, the VIP stays; `hapbx cluster standby` on asterisk2 hands it back; a
+# graceful shutdown of asterisk1 hands it over again. Never on both nodes at once.
+set -u
+BIN=$(cd "${1:?usage: $0 BIN_DIR}" && pwd) || exit 2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+[ "$(id -u)" = 0 ] || { echo "SKIP: the lab needs root" >&2; exit 0; }
+export HAPBX_LAB_DIR
+HAPBX_LAB_DIR=$(mktemp -d /tmp/hapbx-cluster-test.XXXXXX)
+T0=${EPOCHREALTIME/./}
+now_us() { echo "${EPOCHREALTIME/./}"; }
+log() { local d=$(( $(now_us) - T0 )); printf '[%3d.%02ds] %s\n' $(( d / 1000000 )) $(( d % 1000000 / 10000 )) "$*" >&2; }
+fail() {
+  log "FAIL: $*"
+  for n in asterisk1 asterisk2; do echo "--- clusterd log of $n:" >&2; tail -n 25 "$HAPBX_LAB_DIR/$n.log" >&2 2>/dev/null; done
+  exit 1
+}
+lab() { "$BIN/hapbx" lab "$@"; }
+cleanup() {
+  local rc=$?
+  lab down >/dev/null 2>&1
+  rm -rf "$HAPBX_LAB_DIR"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+has_vip() { lab exec "$1" -- ip -o -4 addr show dev eth0 2>/dev/null | grep -q ' 198\.18\.0\.10/'; }
+vip_answers() { lab exec phones -- ping -c 1 -W 1 -q 198.18.0.10 >/dev/null 2>&1; }
+wait_for() {  # SECONDS WHAT CMD...
+  local secs=$1 what=$2; shift 2
+  local deadline=$(( $(now_us) + secs * 1000000 ))
+  until "$@"; do
+    [ "$(now_us)" -lt "$deadline" ] || fail "timed out after ${secs}s waiting for: $what"
+    sleep 0.02
+  done
+}
+start_clusterd() {  # NODE
+  lab exec "$1" -- "$BIN/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock >>"$HAPBX_LAB_DIR/$1.log" 2>&1 &
+}
+cluster() { local n=$1; shift; lab exec "$n" -- "$BIN/hapbx" cluster --socket /run/hapbx/clusterd.sock "$@"; }
+install_config() {  # NODE: the example, with authkeys mode 600 as Heartbeat demands
+  local d="$HAPBX_LAB_DIR/current/$1/root/etc-ha.d"
+  cp "$ROOT/examples/vip/ha.cf" "$ROOT/examples/vip/haresources" "$ROOT/examples/vip/authkeys" "$d/"
+  chmod 600 "$d/authkeys"
+}
+never_both() { ! { has_vip asterisk1 && has_vip asterisk2; } || fail "the VIP is on both nodes"; }
+
+lab up >/dev/null || fail "lab up"
+install_config asterisk1; install_config asterisk2
+start_clusterd asterisk1; start_clusterd asterisk2
+wait_for 10 "asterisk1 (preferred) holds the VIP" has_vip asterisk1
+never_both
+wait_for 5 "the phones reach the VIP" vip_answers
+cluster asterisk1 status >&2 || fail "hapbx cluster status"
+cluster asterisk2 --json status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["node"] == "asterisk2" and s["peers"][0]["state"] == "up", s
+assert all(l["up"] for l in s["peers"][0]["links"]), s' || fail "status --json on asterisk2"
+log "asterisk1 holds the VIP; the phones reach it"
+
+t0=$(now_us)
+lab fault power-off asterisk1 >/dev/null || fail "power-off"
+wait_for 10 "asterisk2 takes the VIP" has_vip asterisk2
+t_vip=$(( ($(now_us) - t0) / 1000 ))
+wait_for 10 "the phones reach the VIP on asterisk2" vip_answers
+t_answer=$(( ($(now_us) - t0) / 1000 ))
+log "power-off of asterisk1: VIP on asterisk2 after ${t_vip} ms, the phones reach it after ${t_answer} ms"
+
+lab fault power-on asterisk1 >/dev/null
+start_clusterd asterisk1
+wait_for 10 "asterisk1 sees asterisk2 again" sh -c "\"$BIN/hapbx\" lab exec asterisk1 -- \"$BIN/hapbx\" cluster --socket /run/hapbx/clusterd.sock --json status 2>/dev/null | grep -q '\"state\":\"up\"'"
+sleep 1  # auto_failback off: nothing may move during this second
+has_vip asterisk2 || fail "auto_failback off, yet the VIP left asterisk2"
+has_vip asterisk1 && fail "auto_failback off, yet asterisk1 took the VIP"
+log "asterisk1 is back; the VIP stays on asterisk2 (auto_failback off)"
+
+cluster asterisk2 standby >&2 || fail "standby on asterisk2"
+wait_for 10 "standby hands the VIP to asterisk1" has_vip asterisk1
+wait_for 5 "asterisk2 lets go" sh -c "! \"$BIN/hapbx\" lab exec asterisk2 -- ip -o -4 addr show dev eth0 | grep -q ' 198\.18\.0\.10/'"
+wait_for 5 "the phones reach the VIP on asterisk1" vip_answers
+log "standby on asterisk2: the VIP is on asterisk1"
+
+t0=$(now_us)
+lab fault shutdown asterisk1 >/dev/null || fail "shutdown"
+wait_for 10 "asterisk2 takes the VIP after the graceful shutdown" has_vip asterisk2
+has_vip asterisk1 2>/dev/null && fail "asterisk1 kept the VIP through its shutdown"
+log "graceful shutdown of asterisk1: VIP on asterisk2 after $(( ($(now_us) - t0) / 1000 )) ms"
+log "PASS"

@@ -135,6 +135,87 @@ struct UsedMedium {
   udp::endpoint sender;
 };
 
+// Ping nodes (ha.cf `ping`, `ping_group`): an ICMP echo to every address each keepalive from a
+// raw socket; a group is reachable while one of its addresses answered within deadping, and
+// this node reaches its ping nodes while every group is reachable. IPv4 only so far.
+class PingProber {
+ public:
+  PingProber(asio::io_context& io, std::vector<PingGroup> groups, core::Duration deadping, core::TimePoint now)
+      : socket_(io), groups_(std::move(groups)), deadping_(deadping), started_(now) {}
+
+  Status open() {
+    std::error_code ec;
+    socket_.open(asio::ip::icmp::v4(), ec);
+    if (ec) return make_error(std::string("ping nodes: cannot open an ICMP socket: ") + ec.message());
+    for (const auto& g : groups_)
+      for (const auto& a : g.addresses) {
+        auto ip = asio::ip::make_address(a, ec);
+        if (ec || !ip.is_v4()) return make_error(fmt::format("ha.cf:{}: ping node {}: only IPv4 ping nodes are supported", g.line, a));
+        last_reply_[ip.to_v4().to_uint()] = {};
+      }
+    receive();
+    return {};
+  }
+
+  void send_round() {
+    for (const auto& [addr, last] : last_reply_) {
+      std::array<std::uint8_t, 16> echo{};
+      echo[0] = 8;  // echo request
+      echo[4] = static_cast<std::uint8_t>(id_ >> 8), echo[5] = static_cast<std::uint8_t>(id_);
+      ++seq_;
+      echo[6] = static_cast<std::uint8_t>(seq_ >> 8), echo[7] = static_cast<std::uint8_t>(seq_);
+      std::uint32_t sum = 0;
+      for (std::size_t i = 0; i < echo.size(); i += 2) sum += (echo[i] << 8) | echo[i + 1];
+      while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+      const std::uint16_t c = static_cast<std::uint16_t>(~sum);
+      echo[2] = static_cast<std::uint8_t>(c >> 8), echo[3] = static_cast<std::uint8_t>(c);
+      std::error_code ec;
+      socket_.send_to(asio::buffer(echo), asio::ip::icmp::endpoint(asio::ip::address_v4(addr), 0), 0, ec);
+    }
+  }
+
+  // Every group has an address that answered within deadping (or deadping has not passed yet).
+  bool reachable(core::TimePoint now) const {
+    if (now - started_ < deadping_) return true;
+    for (const auto& g : groups_) {
+      bool any = false;
+      for (const auto& a : g.addresses) {
+        std::error_code ec;
+        auto it = last_reply_.find(asio::ip::make_address_v4(a, ec).to_uint());
+        if (it != last_reply_.end() && it->second && now - *it->second < deadping_) any = true;
+      }
+      if (!any) return false;
+    }
+    return true;
+  }
+  std::size_t configured() const { return groups_.size(); }
+
+ private:
+  void receive() {
+    socket_.async_receive_from(asio::buffer(buffer_), from_, [this](const std::error_code& ec, std::size_t n) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec && n >= 20) {
+        const std::size_t ihl = static_cast<std::size_t>(buffer_[0] & 0x0F) * 4;  // raw IPv4 sockets get the IP header
+        if (n >= ihl + 8 && buffer_[ihl] == 0 && ((buffer_[ihl + 4] << 8) | buffer_[ihl + 5]) == id_) {
+          auto it = last_reply_.find(from_.address().to_v4().to_uint());
+          if (it != last_reply_.end()) it->second = std::chrono::steady_clock::now();
+        }
+      }
+      receive();
+    });
+  }
+
+  asio::ip::icmp::socket socket_;
+  std::vector<PingGroup> groups_;
+  core::Duration deadping_;
+  core::TimePoint started_;
+  std::map<std::uint32_t, std::optional<core::TimePoint>> last_reply_;
+  std::array<std::uint8_t, 1500> buffer_{};
+  asio::ip::icmp::endpoint from_;
+  std::uint16_t id_ = static_cast<std::uint16_t>(getpid());
+  std::uint16_t seq_ = 0;
+};
+
 class ClusterDaemon {
  public:
   ClusterDaemon(ClusterDaemonOptions o, HaConfig cfg, AuthKeys keys, HaResources res, std::string node, std::string peer)
@@ -146,12 +227,15 @@ class ClusterDaemon {
         peer_(std::move(peer)),
         signals_(io_, SIGTERM, SIGINT),
         timer_(io_),
+        ping_timer_(io_),
         control_(io_, options_.socket, core::ControlServerOptions{"clusterd", "hapbx cluster"}) {}
 
   Status init() {
     if (Status s = open_media(); !s) return s;
-    if (!cfg_.ping_groups.empty())
-      spdlog::warn("ha.cf: ping nodes are not probed yet: they count as reachable");
+    if (!cfg_.ping_groups.empty()) {
+      prober_ = std::make_unique<PingProber>(io_, cfg_.ping_groups, cfg_.deadping, now());
+      if (Status s = prober_->open(); !s) return s;
+    }
     // Membership.
     MembershipConfig mc;
     mc.node = node_;
@@ -174,7 +258,7 @@ class ClusterDaemon {
     rc.group.preferred_node = g.preferred_node;
     rc.auto_failback = cfg_.auto_failback;
     rc.fencing = !cfg_.stonith_command.empty();
-    rc.ping_nodes = false;
+    rc.ping_nodes = prober_ != nullptr;
     for (const ResourceSpec& r : g.resources) {
       rc.group.resources.push_back(ManagedResource{r.text, r.type});
       agents_.push_back(make_agent(r));
@@ -186,6 +270,7 @@ class ClusterDaemon {
       if (!ec) begin_shutdown(sig);
     });
     for (std::size_t i = 0; i < media_.size(); ++i) receive(i);
+    ping_tick();
     spdlog::info("clusterd {} up: peer {}, {} media, group of {} resource(s) preferring {}", node_, peer_,
                  media_.size(), agents_.size(), g.preferred_node);
     pump();
@@ -336,8 +421,28 @@ class ClusterDaemon {
   void start_once() {
     if (started_) return;
     started_ = true;
-    rm_->ping_reachability(true, now());
+    ping_ok_ = !prober_ || prober_->reachable(now());
+    rm_->ping_reachability(ping_ok_, now());
     rm_->startup(now());
+  }
+
+  // Every keepalive: the ping round, and the reachability the resource manager sees.
+  void ping_tick() {
+    if (!prober_) return;
+    prober_->send_round();
+    const bool ok = prober_->reachable(now());
+    if (ok != ping_ok_) {
+      ping_ok_ = ok;
+      spdlog::warn("ping nodes {}", ok ? "reachable again" : "unreachable");
+      membership_->set_ping(PingReport{static_cast<std::uint8_t>(ok ? prober_->configured() : 0),
+                                       static_cast<std::uint8_t>(prober_->configured())});
+      if (started_) rm_->ping_reachability(ok, now());
+      pump();
+    }
+    ping_timer_.expires_after(cfg_.keepalive);
+    ping_timer_.async_wait([this](const std::error_code& ec) {
+      if (!ec) ping_tick();
+    });
   }
 
   static void log(int level, const std::string& text) {
@@ -464,6 +569,7 @@ class ClusterDaemon {
       membership_->leave(now());
       pump_membership();
       timer_.cancel();
+      ping_timer_.cancel();
       auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
       t->async_wait([this, t](const std::error_code&) { io_.stop(); });
       return;
@@ -518,7 +624,9 @@ class ClusterDaemon {
         }
         w.end_array().end_object();
       }
-      w.end_array().field("rejected_datagrams", static_cast<std::uint64_t>(rejected_)).end_object();
+      w.end_array().field("rejected_datagrams", static_cast<std::uint64_t>(rejected_));
+      if (prober_) w.field("ping_ok", ping_ok_);
+      w.end_object();
       return CommandResult::success(w.take() + "\n");
     }
     std::string out = fmt::format("{} (this node): group {} ({}), holder {}, announcing {}\n", node_, rs.state,
@@ -529,6 +637,7 @@ class ClusterDaemon {
       for (std::size_t i = 0; i < n.media.size() && i < media_.size(); ++i)
         out += fmt::format("  link {}: {}, {}\n", media_[i].text, n.media[i].up ? "up" : "down", age(n.media[i].last_heard_age));
     }
+    if (prober_) out += fmt::format("ping nodes: {}\n", ping_ok_ ? "reachable" : "UNREACHABLE");
     if (rejected_) out += fmt::format("rejected datagrams: {}\n", rejected_);
     return CommandResult::success(out);
   }
@@ -558,11 +667,14 @@ class ClusterDaemon {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer timer_;
+  asio::steady_timer ping_timer_;
   core::ControlServer control_;
   core::SteadyClock clock_;
   std::vector<UsedMedium> media_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<ResourceManager> rm_;
+  std::unique_ptr<PingProber> prober_;
+  bool ping_ok_ = true;
   std::vector<ResourceAgentPtr> agents_;
   std::unique_ptr<AgentRunner> runner_ = std::make_unique<AgentRunner>(io_);
   bool started_ = false, forced_stop_ = false;

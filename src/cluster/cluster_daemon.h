@@ -4,8 +4,8 @@
 // agent runner runs on one asio loop.
 //
 // Supported so far: two nodes, one resource group (the first haresources line), bcast and ucast
-// media. Not yet: mcast, ping nodes (a configured `ping` is warned and treated as reachable),
-// agent timeouts (an agent that hangs holds its group), respawn.
+// media, IPv4 ping nodes. Not yet: mcast, IPv6 ping nodes, agent timeouts (an agent that hangs
+// holds its group), respawn.
 #pragma once
 
 #include <memory>

@@ -43,21 +43,44 @@ std::string last_line(const std::string& text) {
 class VipResourceAgent final : public ResourceAgent {
  public:
   VipResourceAgent(VipSpec vip, std::string name) : vip_(std::move(vip)), name_(std::move(name)) {}
+  ~VipResourceAgent() override { finish_announcing(); }
   std::string name() const override { return name_; }
+  // The address and the first round of announcements; the remaining rounds (send_arp repeats
+  // them for switches that missed one) go out from a thread of the agent's own, so the group's
+  // next resource starts at once instead of 0.8 s later.
   Status start() override {
+    finish_announcing();
     if (Status s = vip_add(vip_); !s) return s;
-    return vip_announce(vip_);
+    AnnounceOptions first;
+    first.repeats = 1;
+    if (Status s = vip_announce(vip_, first); !s) return s;
+    announcer_ = std::thread([vip = vip_] {
+      AnnounceOptions rest;
+      std::this_thread::sleep_for(rest.interval);
+      rest.repeats -= 1;
+      (void)vip_announce(vip, rest);
+    });
+    return {};
   }
-  Status stop() override { return vip_remove(vip_); }
+  Status stop() override {
+    finish_announcing();
+    return vip_remove(vip_);
+  }
   Result<AgentState> status() override {
     auto p = vip_present(vip_);
     if (!p) return p.error();
     return *p ? AgentState::Running : AgentState::Stopped;
   }
 
+
  private:
+  void finish_announcing() {
+    if (announcer_.joinable()) announcer_.join();
+  }
+
   VipSpec vip_;
   std::string name_;
+  std::thread announcer_;
 };
 
 // --- LSB script --------------------------------------------------------------------------

@@ -78,18 +78,7 @@ void ReplicaEngine::new_generation(const char* why) {
                                format_uuids(u), why));
 }
 
-bool ReplicaEngine::connected_state() const {
-  switch (cstate_) {
-    case ConnectionState::Connected:
-    case ConnectionState::StartingSyncS:
-    case ConnectionState::StartingSyncT:
-    case ConnectionState::SyncSource:
-    case ConnectionState::SyncTarget:
-    case ConnectionState::VerifyS:
-    case ConnectionState::VerifyT: return true;
-    default: return false;
-  }
-}
+bool ReplicaEngine::connected_state() const { return is_connected(cstate_); }
 
 bool ReplicaEngine::replicating() const { return link_up_ && connected_state(); }
 

@@ -10,20 +10,6 @@
 namespace hapbx::replica {
 namespace {
 
-bool connected_like(ConnectionState c) {
-  switch (c) {
-    case ConnectionState::Connected:
-    case ConnectionState::StartingSyncS:
-    case ConnectionState::StartingSyncT:
-    case ConnectionState::SyncSource:
-    case ConnectionState::SyncTarget:
-    case ConnectionState::VerifyS:
-    case ConnectionState::VerifyT:
-      return true;
-    default:
-      return false;
-  }
-}
 
 bool syncing(ConnectionState c) {
   return c == ConnectionState::SyncSource || c == ConnectionState::SyncTarget ||
@@ -101,7 +87,7 @@ std::string format_status_text(const std::vector<ResourceView>& views) {
   std::string out;
   for (const auto& v : views) {
     const EngineStatus& s = v.engine;
-    const bool conn = connected_like(s.connection);
+    const bool conn = is_connected(s.connection);
     // drbdadm status
     out += fmt::format("{} role:{}\n", v.resource, to_string(s.role));
     out += fmt::format("  disk:{}\n", to_string(s.disk));

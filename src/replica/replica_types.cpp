@@ -3,6 +3,19 @@
 
 namespace hapbx::replica {
 
+bool is_connected(ConnectionState c) {
+  switch (c) {
+    case ConnectionState::Connected:
+    case ConnectionState::StartingSyncS:
+    case ConnectionState::StartingSyncT:
+    case ConnectionState::SyncSource:
+    case ConnectionState::SyncTarget:
+    case ConnectionState::VerifyS:
+    case ConnectionState::VerifyT: return true;
+    default: return false;
+  }
+}
+
 std::string_view to_string(Protocol p) {
   switch (p) {
     case Protocol::A: return "A";

@@ -64,6 +64,9 @@ enum class SplitBrainPolicy : std::uint8_t {
   Violently,         // after-sb-*: "violently" accepted, acts as disconnect (documented)
 };
 
+// A connection that carries replication (handshake done): Connected, a resync or a verify.
+bool is_connected(ConnectionState c);
+
 std::string_view to_string(Protocol p);
 std::string_view to_string(Role r);
 std::string_view to_string(ConnectionState c);

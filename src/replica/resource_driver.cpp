@@ -32,20 +32,6 @@ struct ResourceDriver::Waiter {
 
 namespace {
 
-bool connected_like(ConnectionState c) {
-  switch (c) {
-    case ConnectionState::Connected:
-    case ConnectionState::StartingSyncS:
-    case ConnectionState::StartingSyncT:
-    case ConnectionState::SyncSource:
-    case ConnectionState::SyncTarget:
-    case ConnectionState::VerifyS:
-    case ConnectionState::VerifyT:
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string host_port(const HostConfig& h) { return fmt::format("{}:{}", h.address, h.port); }
 
@@ -495,7 +481,7 @@ void ResourceDriver::check_waiters() {
       const ConnectionState cs = engine_->connection();
       const bool gave_up = cs == ConnectionState::StandAlone && !engine_->wants_connection();
       if (w->kind == Waiter::Kind::Connect) {
-        if (connected_like(cs)) {
+        if (is_connected(cs)) {
           answer = core::CommandResult::success(fmt::format("{}: {}\n", config_.name, to_string(cs)));
         }
       } else if (cs == ConnectionState::Connected && engine_->disk_state() == DiskState::UpToDate &&

@@ -5,51 +5,7 @@
 # with auto_failback off, the VIP stays; `hapbx cluster standby` on asterisk2 hands it back; a
 # graceful shutdown of asterisk1 hands it over again; an isolated node (its LAN cable pulled, the
 # ping node gw out of reach) gives it up to the peer that still reaches gw.
-set -u
-BIN=$(cd "${1:?usage: $0 BIN_DIR}" && pwd) || exit 2
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-[ "$(id -u)" = 0 ] || { echo "SKIP: the lab needs root" >&2; exit 0; }
-export HAPBX_LAB_DIR
-HAPBX_LAB_DIR=$(mktemp -d /tmp/hapbx-cluster-test.XXXXXX)
-T0=${EPOCHREALTIME/./}
-now_us() { echo "${EPOCHREALTIME/./}"; }
-log() { local d=$(( $(now_us) - T0 )); printf '[%3d.%02ds] %s\n' $(( d / 1000000 )) $(( d % 1000000 / 10000 )) "$*" >&2; }
-fail() {
-  log "FAIL: $*"
-  for n in asterisk1 asterisk2; do echo "--- clusterd log of $n:" >&2; tail -n 25 "$HAPBX_LAB_DIR/$n.log" >&2 2>/dev/null; done
-  exit 1
-}
-lab() { "$BIN/hapbx" lab "$@"; }
-cleanup() {
-  local rc=$?
-  lab down >/dev/null 2>&1
-  rm -rf "$HAPBX_LAB_DIR"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-has_vip() { lab exec "$1" -- ip -o -4 addr show dev eth0 2>/dev/null | grep -q ' 198\.18\.0\.10/'; }
-vip_answers() { lab exec phones -- ping -c 1 -W 1 -q 198.18.0.10 >/dev/null 2>&1; }
-wait_for() {  # SECONDS WHAT CMD...
-  local secs=$1 what=$2; shift 2
-  local deadline=$(( $(now_us) + secs * 1000000 ))
-  until "$@"; do
-    [ "$(now_us)" -lt "$deadline" ] || fail "timed out after ${secs}s waiting for: $what"
-    sleep 0.02
-  done
-}
-start_clusterd() {  # NODE
-  lab exec "$1" -- "$BIN/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock >>"$HAPBX_LAB_DIR/$1.log" 2>&1 &
-}
-cluster() { local n=$1; shift; lab exec "$n" -- "$BIN/hapbx" cluster --socket /run/hapbx/clusterd.sock "$@"; }
-# NODE's group is Running (every resource started, the announcements sent).
-running() { cluster "$1" --json status 2>/dev/null | grep -q '"state":"Running"'; }
-install_config() {  # NODE: the example, with authkeys mode 600 as Heartbeat demands
-  local d="$HAPBX_LAB_DIR/current/$1/root/etc-ha.d"
-  cp "$ROOT/examples/vip/ha.cf" "$ROOT/examples/vip/haresources" "$ROOT/examples/vip/authkeys" "$d/"
-  chmod 600 "$d/authkeys"
-}
+source "$(dirname "$0")/cluster_lib.sh" "$1"
 never_both() { ! { has_vip asterisk1 && has_vip asterisk2; } || fail "the VIP is on both nodes"; }
 
 lab up >/dev/null || fail "lab up"
@@ -78,7 +34,7 @@ log "power-off of asterisk1: VIP on asterisk2 after ${t_vip} ms, the phones reac
 
 lab fault power-on asterisk1 >/dev/null
 start_clusterd asterisk1
-wait_for 10 "asterisk1 sees asterisk2 again" sh -c "\"$BIN/hapbx\" lab exec asterisk1 -- \"$BIN/hapbx\" cluster --socket /run/hapbx/clusterd.sock --json status 2>/dev/null | grep -q '\"state\":\"up\"'"
+wait_for 10 "asterisk1 sees asterisk2 again" peer_up asterisk1
 sleep 1  # auto_failback off: nothing may move during this second
 has_vip asterisk2 || fail "auto_failback off, yet the VIP left asterisk2"
 has_vip asterisk1 && fail "auto_failback off, yet asterisk1 took the VIP"
@@ -102,7 +58,7 @@ log "graceful shutdown of asterisk1: VIP on asterisk2 after $(( ($(now_us) - t0)
 # the replication link), it cannot reach the ping node gw, asterisk1 can.
 lab fault power-on asterisk1 >/dev/null
 start_clusterd asterisk1
-wait_for 10 "asterisk1 sees asterisk2 again" sh -c "\"$BIN/hapbx\" lab exec asterisk1 -- \"$BIN/hapbx\" cluster --socket /run/hapbx/clusterd.sock --json status 2>/dev/null | grep -q '\"state\":\"up\"'"
+wait_for 10 "asterisk1 sees asterisk2 again" peer_up asterisk1
 t0=$(now_us)
 lab fault cable-pull asterisk2 lan >/dev/null
 wait_for 10 "the isolated asterisk2 gives the VIP to asterisk1" has_vip asterisk1

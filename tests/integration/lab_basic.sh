@@ -23,6 +23,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# wait_file PATH: true once PATH exists (5 s at most): a process in a node says it is ready.
+wait_file() {
+  local deadline=$(( ${EPOCHREALTIME/./} + 5000000 ))
+  until [ -e "$1" ]; do [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || return 1; sleep 0.02; done
+}
 reach() { lab exec "$1" -- ping -c 1 -W 1 -q "$2" >/dev/null 2>&1; }
 # reach_within SECONDS FROM ADDR: true once FROM reaches ADDR (a new link may take a moment).
 reach_within() {
@@ -78,14 +83,14 @@ reach_within 5 phones 198.18.0.12 || fail "asterisk2 silent after loss 0"
 log "packet loss on and off"
 
 # A graceful shutdown lets a process finish; a power-off does not.
-lab exec asterisk2 -- bash -c 'trap "echo clean > /replica/stopped; exit 0" TERM; while :; do sleep 0.1; done' &
-sleep 0.3
+lab exec asterisk2 -- bash -c 'trap "echo clean > /replica/stopped; exit 0" TERM; touch /replica/ready; while :; do sleep 0.1; done' &
+wait_file "$HAPBX_LAB_DIR/current/asterisk2/root/replica/ready" || fail "the process in asterisk2 did not start"
 lab fault shutdown asterisk2 >/dev/null || fail "shutdown"
 [ "$(cat "$HAPBX_LAB_DIR/current/asterisk2/root/replica/stopped" 2>/dev/null)" = clean ] || fail "shutdown was not graceful"
 lab exec asterisk2 -- true 2>/dev/null && fail "exec on a shut-down node"
 lab fault power-on asterisk2 >/dev/null || fail "power-on"
-lab exec asterisk1 -- bash -c 'trap "echo unclean > /replica/stopped; exit 0" TERM; while :; do sleep 0.1; done' &
-sleep 0.3
+lab exec asterisk1 -- bash -c 'trap "echo unclean > /replica/stopped; exit 0" TERM; touch /replica/ready; while :; do sleep 0.1; done' &
+wait_file "$HAPBX_LAB_DIR/current/asterisk1/root/replica/ready" || fail "the process in asterisk1 did not start"
 lab fault power-off asterisk1 >/dev/null || fail "power-off"
 [ -e "$HAPBX_LAB_DIR/current/asterisk1/root/replica/stopped" ] && fail "power-off ran a TERM handler"
 lab status --json | python3 -c '

@@ -124,13 +124,20 @@ TEST_F(FilesystemAgentTest, MountsChecksAndUnmountsEvenWhenBusy) {
   EXPECT_EQ(*agent->status(), AgentState::Running);
   EXPECT_TRUE(agent->start()) << "starting a mounted filesystem is fine";
   // A process keeps it busy (its working directory is on it).
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
   const pid_t user = fork();
   if (user == 0) {
+    close(ready[0]);
     if (chdir(mnt_.c_str()) != 0) _exit(1);
+    (void)!write(ready[1], "x", 1);  // in the filesystem now
     pause();
     _exit(0);
   }
-  usleep(100000);
+  close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1) << "the filesystem's user did not start";
+  close(ready[0]);
   ASSERT_TRUE(agent->stop());
   EXPECT_EQ(*agent->status(), AgentState::Stopped);
   int status = 0;

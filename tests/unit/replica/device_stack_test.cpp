@@ -25,12 +25,15 @@
 #include "replica/loop_device.h"
 #include "replica/mount_info.h"
 #include "support/temp_dir.h"
+#include "unit/replica/direct_io_support.h"
 #include "unit/replica/memory_disk.h"
 
 namespace hapbx::replica {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::AlignedBuf;
+using testing::Fd;
 using testing::MemoryDisk;
 
 std::string read_line(const std::string& path) {
@@ -66,30 +69,6 @@ std::string unavailable() {
   if (why.empty() && ::access("/dev/loop-control", R_OK | W_OK) != 0) why = "needs /dev/loop-control";
   return why;
 }
-
-struct AlignedBuf {
-  explicit AlignedBuf(std::size_t n) : size(n) {
-    void* p = nullptr;
-    if (::posix_memalign(&p, 4096, n) == 0) data = static_cast<std::uint8_t*>(p);
-  }
-  ~AlignedBuf() { std::free(data); }
-  AlignedBuf(const AlignedBuf&) = delete;
-  AlignedBuf& operator=(const AlignedBuf&) = delete;
-  std::uint8_t* data = nullptr;
-  std::size_t size;
-};
-
-struct Fd {
-  explicit Fd(int f = -1) : fd(f) {}
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int fd;
-};
 
 // ---------------------------------------------------------------------------------------------
 // LoopDevice over a FuseDevice.

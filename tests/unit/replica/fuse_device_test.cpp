@@ -19,35 +19,17 @@
 
 #include "replica/mount_info.h"
 #include "support/temp_dir.h"
+#include "unit/replica/direct_io_support.h"
 #include "unit/replica/memory_disk.h"
 
 namespace hapbx::replica {
 namespace {
 
+using testing::AlignedBuf;
+using testing::Fd;
 using testing::MemoryDisk;
 
 constexpr std::uint64_t kSize = 16u << 20;
-
-// 4096-aligned buffer for O_DIRECT.
-struct AlignedBuf {
-  explicit AlignedBuf(std::size_t n) : size(n) {
-    void* p = nullptr;
-    if (::posix_memalign(&p, 4096, n) == 0) data = static_cast<std::uint8_t*>(p);
-  }
-  ~AlignedBuf() { std::free(data); }
-  AlignedBuf(const AlignedBuf&) = delete;
-  AlignedBuf& operator=(const AlignedBuf&) = delete;
-  std::uint8_t* data = nullptr;
-  std::size_t size;
-};
-
-struct Fd {
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int fd;
-};
 
 bool mounted_at(const std::string& dir) {
   auto m = read_mount_info();

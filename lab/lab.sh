@@ -17,14 +17,23 @@
 # traffic never leaves it.
 #
 # Usage:
-#   lab.sh up                      build the lab (refuses if one is up)
+#   lab.sh up [--example NAME]     build the lab (refuses if one is up) and boot the nodes with
+#                                  examples/NAME installed: vip (default: clusterd moving the
+#                                  VIP), thesis (the whole HA PBX) or none (empty nodes)
 #   lab.sh down                    stop every process of the lab, remove its namespaces and state
 #   lab.sh status [--json]         hosts, their links and addresses, whether they are powered
 #   lab.sh exec HOST [--] CMD...   run CMD inside HOST (network, mount and UTS namespaces)
 #   lab.sh fault VERB NODE [ARG]   cable-pull|cable-plug [lan|repl|all], shutdown, power-off,
 #                                  power-on, loss PERCENT (nftables; 0 removes it);
 #                                  NODE "both" = asterisk1 and asterisk2
-# Environment: HAPBX_LAB_DIR (default /run/hapbx-lab) holds the state of the current lab.
+# Environment: HAPBX_LAB_DIR (default /run/hapbx-lab) holds the state of the current lab;
+#   HAPBX_BIN_DIR the directory of hapbx, clusterd, replicad and pbxd (set by `hapbx lab`);
+#   HAPBX_LAB_PRIVATE_DIRS more directories every host gets its own (empty) tmpfs over, e.g. the
+#   state directories of another HA daemon run in the lab for comparison.
+#
+# A node "boots" (at `up` and at `power-on`) by starting the daemons its example installed, as
+# a machine's init would: $STATE/NODE/boot lists them, their output goes to the node's
+# /var/log/hapbx (the lab directory's NODE/root/log).
 set -u
 LAB_DIR=${HAPBX_LAB_DIR:-/run/hapbx-lab}
 STATE=$LAB_DIR/current
@@ -33,8 +42,11 @@ NODES=(asterisk1 asterisk2)
 declare -A LAN_IP=([asterisk1]=198.18.0.11 [asterisk2]=198.18.0.12 [phones]=198.18.0.100 [gw]=198.18.0.1)
 declare -A REPL_IP=([asterisk1]=198.18.1.11 [asterisk2]=198.18.1.12)
 # Per-host directories bound over these paths inside the host's mount namespace.
-BIND_DIRS=(/etc/hapbx /etc/ha.d /replica /var/lib/hapbx)
-TMPFS_DIRS=(/run/hapbx /dev/hapbx)
+BIND_DIRS=(/etc/hapbx /etc/ha.d /replica /var/lib/hapbx /var/log/hapbx)
+# shellcheck disable=SC2206 # a list of paths on purpose
+TMPFS_DIRS=(/run/hapbx /dev/hapbx ${HAPBX_LAB_PRIVATE_DIRS:-})
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+EXAMPLES=(none vip)
 
 die() { echo "hapbx lab: $*" >&2; exit 1; }
 usage() { sed -n '/^# Usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -90,22 +102,23 @@ detach_loops() {  # LOOP...: after the host's processes are gone (its filesystem
 start_holder() {
   local h=$1 d
   local dir=$STATE/$h
-  mkdir -p "$dir"/root/etc-hapbx "$dir"/root/etc-ha.d "$dir"/root/replica "$dir"/root/var-lib-hapbx
+  mkdir -p "$dir"/root/etc-hapbx "$dir"/root/etc-ha.d "$dir"/root/replica "$dir"/root/var-lib-hapbx "$dir"/root/log
   for d in "${BIND_DIRS[@]}" "${TMPFS_DIRS[@]}"; do mkdir -p "$d" 2>/dev/null || die "cannot create $d"; done
   nsenter --net="/run/netns/$(ns "$h")" unshare --mount --uts --propagation private -- bash -c '
     set -e
-    h=$1 dir=$2
+    h=$1 dir=$2 hosts=$3
+    shift 3
     hostname "$h"
     mount -t sysfs sysfs /sys                    # this namespace'\''s interfaces in /sys/class/net
     mount --bind "$dir/root/etc-hapbx" /etc/hapbx
     mount --bind "$dir/root/etc-ha.d" /etc/ha.d
     mount --bind "$dir/root/replica" /replica
     mount --bind "$dir/root/var-lib-hapbx" /var/lib/hapbx
-    mount -t tmpfs -o mode=0755 tmpfs /run/hapbx
-    mount -t tmpfs -o mode=0755 tmpfs /dev/hapbx
-    mount --bind "$3" /etc/hosts
+    mount --bind "$dir/root/log" /var/log/hapbx
+    for d in "$@"; do mount -t tmpfs -o mode=0755 tmpfs "$d"; done
+    mount --bind "$hosts" /etc/hosts
     exec sleep infinity
-  ' holder "$h" "$dir" "$STATE/hosts" </dev/null >"$dir/holder.log" 2>&1 &
+  ' holder "$h" "$dir" "$STATE/hosts" "${TMPFS_DIRS[@]}" </dev/null >"$dir/holder.log" 2>&1 &
   echo $! >"$dir/holder.pid"
   local i
   for i in $(seq 100); do
@@ -136,8 +149,81 @@ wait_host_empty() {  # HOST SECONDS [keep-holder]: true when only (or not even) 
   return 1
 }
 
+bin_dir() {
+  local b=${HAPBX_BIN_DIR:-}
+  [ -n "$b" ] && [ -x "$b/clusterd" ] || die "HAPBX_BIN_DIR must name the build's bin directory (with clusterd): got '${b}'"
+  echo "$b"
+}
+
+# Starts a daemon inside HOST, detached from the caller (its own session, no inherited terminal
+# or pipes), output appended to the host's /var/log/hapbx/NAME.log; its PID in $STATE/HOST/NAME.pid.
+start_daemon() {  # HOST NAME CMD...
+  local h=$1 name=$2; shift 2
+  nsenter -t "$(holder "$h")" -n -m -u -- setsid "$@" </dev/null >>"$STATE/$h/root/log/$name.log" 2>&1 &
+  echo $! >"$STATE/$h/$name.pid"
+}
+
+# Waits (bounded) until a daemon of HOST answers on its control socket; false if it exited.
+wait_daemon() {  # HOST NAME SECONDS CMD...: CMD run in the host says it answers
+  local h=$1 name=$2 secs=$3 i pid; shift 3
+  pid=$(cat "$STATE/$h/$name.pid")
+  for i in $(seq $(( secs * 50 ))); do
+    nsenter -t "$(holder "$h")" -n -m -u -- "$@" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  echo "$h: $name did not come up; the end of its log:" >&2
+  tail -n 20 "$STATE/$h/root/log/$name.log" >&2
+  return 1
+}
+
+# What the node runs at boot, in order (one daemon per line of $STATE/HOST/boot).
+boot_node() {  # HOST
+  local h=$1 b d
+  [ -s "$STATE/$h/boot" ] || return 0
+  b=$(bin_dir)
+  while read -r d; do
+    case "$d" in
+      clusterd)
+        start_daemon "$h" clusterd "$b/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock
+        wait_daemon "$h" clusterd 10 "$b/hapbx" cluster --socket /run/hapbx/clusterd.sock status || return 1 ;;
+      *) echo "$h: unknown boot entry '$d'" >&2; return 1 ;;
+    esac
+  done <"$STATE/$h/boot"
+}
+
+# Installs examples/NAME into every node (Heartbeat's files in /etc/ha.d, authkeys mode 600 as
+# Heartbeat demands) and says what each node boots.
+install_example() {  # NAME
+  local name=$1 h d
+  [ "$name" = none ] && return 0
+  bin_dir >/dev/null
+  for h in "${NODES[@]}"; do
+    d=$STATE/$h/root/etc-ha.d
+    case "$name" in
+      vip)
+        cp "$ROOT/examples/vip/ha.cf" "$ROOT/examples/vip/haresources" "$ROOT/examples/vip/authkeys" "$d/"
+        chmod 600 "$d/authkeys"
+        echo clusterd >"$STATE/$h/boot" ;;
+    esac
+  done
+  echo "$name" >"$STATE/example"
+}
+
 cmd_up() {
   need_root
+  local example=vip
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --example) [ $# -ge 2 ] || die "up: --example needs a name (${EXAMPLES[*]})"; example=$2; shift 2 ;;
+      --example=*) example=${1#--example=}; shift ;;
+      *) die "up: unknown option '$1' (usage: up [--example ${EXAMPLES[*]// /|}])" ;;
+    esac
+  done
+  local e ok=""
+  for e in "${EXAMPLES[@]}"; do [ "$e" = "$example" ] && ok=1; done
+  [ -n "$ok" ] || die "up: no example '$example' (examples: ${EXAMPLES[*]})"
+  [ "$example" = none ] || bin_dir >/dev/null
   if have_lab; then
     if ip netns list | grep -q "^$(prefix)lan\b"; then die "a lab is already up (prefix $(prefix)); run 'hapbx lab down' first"; fi
     rm -rf "$STATE"  # leftovers of a lab whose namespaces are gone (reboot)
@@ -185,7 +271,9 @@ HOSTS
       ip netns exec "${p}$h" ping -c 1 -W 2 -q 198.18.0.1 >/dev/null 2>&1 || die "$h cannot reach gw"
   done
   ip netns exec "${p}asterisk1" ping -c 1 -W 2 -q 198.18.1.12 >/dev/null 2>&1 || die "the replication link does not answer"
-  echo "lab up: prefix $p, hosts ${HOSTS[*]} (state in $STATE)"
+  install_example "$example"
+  for h in "${NODES[@]}"; do boot_node "$h" || die "$h did not boot (the lab stays up for a look: hapbx lab down)"; done
+  echo "lab up: prefix $p, hosts ${HOSTS[*]}, example $example (state in $STATE)"
 }
 
 cmd_down() {
@@ -294,6 +382,7 @@ fault_one() {  # VERB NODE [ARG]
       holder_alive "$h" && { echo "$h is already on"; return 0; }
       links_on "$h"
       start_holder "$h"
+      boot_node "$h" || die "$h: powered on but did not boot"
       echo "$h: powered on" ;;
     loss)
       command -v nft >/dev/null || die "loss needs nftables (apt-get install nftables)"
@@ -338,7 +427,7 @@ cmd_fault() {
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
+  up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) shift; cmd_status "$@" ;;
   exec) shift; cmd_exec "$@" ;;

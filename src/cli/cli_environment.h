@@ -24,6 +24,9 @@ struct CliEnvironment {
   // Runs a program with arguments, inheriting stdin/stdout/stderr, and returns its exit status
   // (127 when it cannot be started). `hapbx lab` runs lab/lab.sh this way.
   std::function<int(const std::string& program, const std::vector<std::string>& args)> run;
+  // The directory this program was started from (where clusterd, replicad and pbxd were built
+  // next to it); empty when unknown. `hapbx lab` hands it to the lab as HAPBX_BIN_DIR.
+  std::function<std::string()> exe_dir;
 
   // The process environment and real sockets.
   static CliEnvironment real();

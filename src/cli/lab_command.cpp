@@ -2,6 +2,7 @@
 #include "cli/lab_command.h"
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <ostream>
 
 #include "cli/exit_codes.h"
@@ -17,7 +18,9 @@ LabCommand::LabCommand(CLI::App& app) {
   app_->prefix_command();  // everything after `lab` belongs to the script
   app_->footer(
       "Commands:\n"
-      "  hapbx lab up                  build the lab (asterisk1, asterisk2, phones, gw)\n"
+      "  hapbx lab up [--example vip|thesis|none]\n"
+      "                                build the lab (asterisk1, asterisk2, phones, gw) and boot\n"
+      "                                the nodes with that example installed (default vip)\n"
       "  hapbx lab down                remove it and everything it runs\n"
       "  hapbx lab status [--json]     hosts, links, power\n"
       "  hapbx lab exec HOST -- CMD    run CMD inside HOST\n"
@@ -41,6 +44,13 @@ int LabCommand::run(const CliEnvironment& env, std::ostream& err) const {
   if (!env.run) {
     err << "hapbx lab: cannot run programs here\n";
     return kExitUsage;
+  }
+  // The lab starts the daemons built next to this hapbx unless told otherwise.
+  const auto bin = env.getenv ? env.getenv("HAPBX_BIN_DIR") : std::nullopt;
+  const std::string here = env.exe_dir ? env.exe_dir() : std::string();
+  if ((!bin || bin->empty()) && !here.empty()) {
+    args.insert(args.begin(), {"HAPBX_BIN_DIR=" + here, "bash"});
+    return env.run("env", args);
   }
   return env.run("bash", args);
 }

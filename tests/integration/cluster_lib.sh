@@ -12,7 +12,10 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 log() { local d=$(( $(now_us) - T0 )); printf '[%3d.%02ds] %s\n' $(( d / 1000000 )) $(( d % 1000000 / 10000 )) "$*" >&2; }
 fail() {
   log "FAIL: $*"
-  for n in asterisk1 asterisk2; do echo "--- clusterd log of $n:" >&2; tail -n 25 "$HAPBX_LAB_DIR/$n.log" >&2 2>/dev/null; done
+  for n in asterisk1 asterisk2; do
+    echo "--- clusterd log of $n:" >&2
+    tail -n 25 "$HAPBX_LAB_DIR/$n.log" "$HAPBX_LAB_DIR/current/$n/root/log/clusterd.log" >&2 2>/dev/null
+  done
   exit 1
 }
 lab() { "$BIN/hapbx" lab "$@"; }

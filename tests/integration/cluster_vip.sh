@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clusterd on both lab nodes with the VIP-only example (examples/vip): asterisk1 (preferred) takes
+# clusterd on both lab nodes with the VIP-only example (examples/vip, what `hapbx lab up` boots): asterisk1 (preferred) takes
 # 198.18.0.10 and the phones reach it; power-off of asterisk1 moves it to asterisk2 (gratuitous
 # ARP: the phones reach the VIP again without flushing anything); asterisk1 comes back and,
 # with auto_failback off, the VIP stays; `hapbx cluster standby` on asterisk2 hands it back; a
@@ -8,9 +8,7 @@
 source "$(dirname "$0")/cluster_lib.sh" "$1"
 never_both() { ! { has_vip asterisk1 && has_vip asterisk2; } || fail "the VIP is on both nodes"; }
 
-lab up >/dev/null || fail "lab up"
-install_config asterisk1; install_config asterisk2
-start_clusterd asterisk1; start_clusterd asterisk2
+lab up >/dev/null || fail "lab up (the vip example, booting clusterd on both nodes)"
 wait_for 10 "asterisk1 (preferred) holds the VIP" has_vip asterisk1
 wait_for 10 "asterisk1's group is running" running asterisk1
 never_both
@@ -32,8 +30,7 @@ t_answer=$(( ($(now_us) - t0) / 1000 ))
 wait_for 10 "asterisk2's group is running" running asterisk2
 log "power-off of asterisk1: VIP on asterisk2 after ${t_vip} ms, the phones reach it after ${t_answer} ms"
 
-lab fault power-on asterisk1 >/dev/null
-start_clusterd asterisk1
+lab fault power-on asterisk1 >/dev/null || fail "power-on (boots clusterd)"
 wait_for 10 "asterisk1 sees asterisk2 again" peer_up asterisk1
 sleep 1  # auto_failback off: nothing may move during this second
 has_vip asterisk2 || fail "auto_failback off, yet the VIP left asterisk2"
@@ -56,8 +53,7 @@ log "graceful shutdown of asterisk1: VIP on asterisk2 after $(( ($(now_us) - t0)
 
 # An isolated node gives the VIP up: asterisk2's LAN cable is pulled (the heartbeats still cross
 # the replication link), it cannot reach the ping node gw, asterisk1 can.
-lab fault power-on asterisk1 >/dev/null
-start_clusterd asterisk1
+lab fault power-on asterisk1 >/dev/null || fail "power-on (boots clusterd)"
 wait_for 10 "asterisk1 sees asterisk2 again" peer_up asterisk1
 t0=$(now_us)
 lab fault cable-pull asterisk2 lan >/dev/null

@@ -154,6 +154,20 @@ TEST(HapbxCli, LabRunsTheLabScriptWithItsWords) {
   EXPECT_TRUE(world.calls.empty());
 }
 
+TEST(HapbxCli, LabIsToldWhereTheDaemonsAre) {
+  FakeWorld world;
+  world.variables["HAPBX_LAB_SCRIPT"] = "/x/lab.sh";
+  world.env.exe_dir = [] { return std::string("/build/bin"); };
+  EXPECT_EQ(world.run({"lab", "up"}), kExitOk);
+  ASSERT_EQ(world.runs.size(), 1u);
+  EXPECT_EQ(world.runs[0].first, "env");
+  EXPECT_EQ(world.runs[0].second, (Words{"HAPBX_BIN_DIR=/build/bin", "bash", "/x/lab.sh", "up"}));
+  world.variables["HAPBX_BIN_DIR"] = "/elsewhere";  // the caller's choice wins
+  EXPECT_EQ(world.run({"lab", "down"}), kExitOk);
+  EXPECT_EQ(world.runs.back().first, "bash");
+  EXPECT_EQ(world.runs.back().second, (Words{"/x/lab.sh", "down"}));
+}
+
 TEST(HapbxCli, TimeoutOption) {
   FakeWorld world;
   EXPECT_EQ(world.run({"pbx", "--timeout", "2.5", "help"}), kExitOk);

@@ -1,7 +1,9 @@
 // clusterd: the hapbx cluster manager (Heartbeat's role): membership by signed heartbeats,
 // the resource group started in order and stopped in reverse, VIP takeover. Foreground.
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "cluster/cluster_daemon.h"
 #include "core/log.h"
@@ -16,7 +18,13 @@ int main(int argc, char** argv) {
   app.add_option("--socket", options.socket, "Control socket (default /run/hapbx/clusterd.sock)");
   app.add_option("--resource-dir", options.resource_dir, "LSB resource scripts (default <config-dir>/resource.d)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--bin-dir", options.bin_dir, "Where pbxd is (default: clusterd's own directory, else PATH)");
   CLI11_PARSE(app, argc, argv);
+  if (options.bin_dir.empty()) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) options.bin_dir = self.parent_path().string();
+  }
   hapbx::core::init_logging("clusterd", log_level);
   return hapbx::cluster::run_cluster_daemon(options);
 }

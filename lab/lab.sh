@@ -46,7 +46,8 @@ BIND_DIRS=(/etc/hapbx /etc/ha.d /replica /var/lib/hapbx /var/log/hapbx)
 # shellcheck disable=SC2206 # a list of paths on purpose
 TMPFS_DIRS=(/run/hapbx /dev/hapbx ${HAPBX_LAB_PRIVATE_DIRS:-})
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-EXAMPLES=(none vip)
+EXAMPLES=(none vip thesis)
+DISK_MB=${HAPBX_LAB_DISK_MB:-64}  # the thesis example's replicated disk (the initial sync copies it all)
 
 die() { echo "hapbx lab: $*" >&2; exit 1; }
 usage() { sed -n '/^# Usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -94,7 +95,10 @@ host_loops() {
 
 detach_loops() {  # LOOP...: after the host's processes are gone (its filesystems with them)
   local l
-  for l in "$@"; do timeout 10 losetup -d "$l" 2>/dev/null || echo "warning: could not detach $l" >&2; done
+  for l in "$@"; do
+    losetup "$l" >/dev/null 2>&1 || continue  # its replicad released it already
+    timeout 10 losetup -d "$l" 2>/dev/null || echo "warning: could not detach $l" >&2
+  done
 }
 
 # The holder: enters the host's network namespace, makes its mount and UTS namespaces, mounts its
@@ -177,19 +181,24 @@ wait_daemon() {  # HOST NAME SECONDS CMD...: CMD run in the host says it answers
   return 1
 }
 
+in_host() { local h=$1; shift; nsenter -t "$(holder "$h")" -n -m -u -- "$@"; }
+
 # What the node runs at boot, in order (one daemon per line of $STATE/HOST/boot).
-boot_node() {  # HOST
-  local h=$1 b d
-  [ -s "$STATE/$h/boot" ] || return 0
+boot_node() {  # HOST [BOOT-FILE]
+  local h=$1 list=${2:-$STATE/$1/boot} b d
+  [ -s "$list" ] || return 0
   b=$(bin_dir)
   while read -r d; do
     case "$d" in
+      replicad)
+        start_daemon "$h" replicad "$b/replicad" --config /etc/hapbx/r0.res --socket /run/hapbx/replicad.sock
+        wait_daemon "$h" replicad 10 "$b/hapbx" replica --socket /run/hapbx/replicad.sock status || return 1 ;;
       clusterd)
         start_daemon "$h" clusterd "$b/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock
         wait_daemon "$h" clusterd 10 "$b/hapbx" cluster --socket /run/hapbx/clusterd.sock status || return 1 ;;
       *) echo "$h: unknown boot entry '$d'" >&2; return 1 ;;
     esac
-  done <"$STATE/$h/boot"
+  done <"$list"
 }
 
 # Installs examples/NAME into every node (Heartbeat's files in /etc/ha.d, authkeys mode 600 as
@@ -205,9 +214,48 @@ install_example() {  # NAME
         cp "$ROOT/examples/vip/ha.cf" "$ROOT/examples/vip/haresources" "$ROOT/examples/vip/authkeys" "$d/"
         chmod 600 "$d/authkeys"
         echo clusterd >"$STATE/$h/boot" ;;
+      thesis)
+        cp "$ROOT/examples/thesis/ha.cf" "$ROOT/examples/thesis/haresources" "$ROOT/examples/thesis/authkeys" "$d/"
+        chmod 600 "$d/authkeys"
+        cp "$ROOT/examples/thesis/r0.res" "$STATE/$h/root/etc-hapbx/"
+        # The PBX's seed configuration: its first start copies it onto the replicated disk.
+        mkdir -p "$STATE/$h/root/etc-hapbx/pbx"
+        cp "$ROOT"/examples/thesis/{sip,extensions,rtp,cdr}.conf "$STATE/$h/root/etc-hapbx/pbx/"
+        truncate -s "${DISK_MB}M" "$STATE/$h/root/var-lib-hapbx/r0.img"
+        printf 'replicad\nclusterd\n' >"$STATE/$h/boot" ;;
     esac
   done
   echo "$name" >"$STATE/example"
+}
+
+# The thesis example's first boot, as an administrator does it once: metadata on both disks, the
+# initial full sync from asterisk1, an ext4 filesystem on the replicated disk; then the cluster
+# takes over (clusterd promotes, mounts, takes the VIP and starts pbxd, which lays out /replica).
+init_thesis() {
+  local b h; b=$(bin_dir)
+  local rep=("$b/hapbx" replica --socket /run/hapbx/replicad.sock)
+  for h in "${NODES[@]}"; do
+    printf 'replicad\n' >"$STATE/$h/boot.first"
+    boot_node "$h" "$STATE/$h/boot.first" || return 1
+    rm -f "$STATE/$h/boot.first"
+    in_host "$h" "${rep[@]}" create-md r0 >/dev/null || { echo "$h: create-md r0 failed" >&2; return 1; }
+    in_host "$h" "${rep[@]}" up r0 >/dev/null || { echo "$h: up r0 failed" >&2; return 1; }
+  done
+  # Both listen now: connect at once rather than at the next connect-int.
+  for h in "${NODES[@]}"; do in_host "$h" "${rep[@]}" connect r0 >/dev/null 2>&1; done
+  in_host asterisk1 "${rep[@]}" wait-connect r0 30 >/dev/null || { echo "r0 did not connect" >&2; return 1; }
+  in_host asterisk1 "${rep[@]}" primary --force r0 >/dev/null || { echo "asterisk1: primary --force r0 failed" >&2; return 1; }
+  in_host asterisk1 mkfs.ext4 -q -F /dev/hapbx/r0 >/dev/null || { echo "mkfs.ext4 on /dev/hapbx/r0 failed" >&2; return 1; }
+  in_host asterisk1 "${rep[@]}" wait-sync r0 120 >/dev/null || { echo "the initial sync did not finish" >&2; return 1; }
+  in_host asterisk1 "${rep[@]}" secondary r0 >/dev/null || { echo "asterisk1: secondary r0 failed" >&2; return 1; }
+  for h in "${NODES[@]}"; do
+    start_daemon "$h" clusterd "$b/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock
+  done
+  for h in "${NODES[@]}"; do
+    wait_daemon "$h" clusterd 10 "$b/hapbx" cluster --socket /run/hapbx/clusterd.sock status || return 1
+  done
+  # Up means the PBX answers: asterisk1 (preferred) promoted r0, mounted /replica, took the VIP.
+  wait_daemon asterisk1 clusterd 30 "$b/hapbx" pbx --socket /run/hapbx/pbxd.sock core show version || return 1
 }
 
 cmd_up() {
@@ -272,7 +320,11 @@ HOSTS
   done
   ip netns exec "${p}asterisk1" ping -c 1 -W 2 -q 198.18.1.12 >/dev/null 2>&1 || die "the replication link does not answer"
   install_example "$example"
-  for h in "${NODES[@]}"; do boot_node "$h" || die "$h did not boot (the lab stays up for a look: hapbx lab down)"; done
+  if [ "$example" = thesis ]; then
+    init_thesis || die "the thesis example did not come up (the lab stays up for a look; hapbx lab down)"
+  else
+    for h in "${NODES[@]}"; do boot_node "$h" || die "$h did not boot (the lab stays up for a look: hapbx lab down)"; done
+  fi
   echo "lab up: prefix $p, hosts ${HOSTS[*]}, example $example (state in $STATE)"
 }
 

@@ -290,12 +290,7 @@ class ClusterDaemon {
       case ResourceKind::Vip: return make_vip_agent(std::get<VipSpec>(r.spec), r.text);
       case ResourceKind::Replica: return make_replica_agent(std::get<ReplicaSpec>(r.spec).resource);
       case ResourceKind::Filesystem: return make_filesystem_agent(std::get<FilesystemSpec>(r.spec), r.text);
-      case ResourceKind::Pbx: {
-        // The thesis layout on the replicated disk (issue 6 makes it the product's own).
-        PbxAgentOptions o;
-        o.args = {"--config-dir", "/replica/etc/hapbx", "--state-dir", "/replica/lib"};
-        return make_pbx_agent(o);
-      }
+      case ResourceKind::Pbx: return make_pbx_agent(replicated_pbx_options(options_.bin_dir));
       case ResourceKind::Lsb: {
         LsbOptions o;
         const std::string dir = options_.resource_dir.empty() ? options_.config_dir + "/resource.d" : options_.resource_dir;

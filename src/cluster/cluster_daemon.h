@@ -20,6 +20,7 @@ struct ClusterDaemonOptions {
   std::string node;                           // "" = the hostname
   std::string socket = "/run/hapbx/clusterd.sock";
   std::string resource_dir;                   // LSB scripts; "" = <config_dir>/resource.d
+  std::string bin_dir;                        // where pbxd is; "" = PATH (clusterd_main: its own directory)
 };
 
 // Loads the configuration and runs until SIGTERM/SIGINT (graceful: the group is handed to the

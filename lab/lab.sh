@@ -90,7 +90,7 @@ host_loops() {
     esac
     seen=$(timeout 2 nsenter -t "$p" -m -- stat -c '%i %Hd:%Ld' "$file" 2>/dev/null) || continue
     [ "$seen" = "$ino $majmin" ] && echo "$name"
-  done < <(losetup -l -n -O NAME,BACK-INO,BACK-MAJ:MIN,BACK-FILE 2>/dev/null)
+  done < <(timeout 10 losetup -l -n -O NAME,BACK-INO,BACK-MAJ:MIN,BACK-FILE 2>/dev/null)
 }
 
 detach_loops() {  # LOOP...: after the host's processes are gone (its filesystems with them)
@@ -132,6 +132,20 @@ start_holder() {
     sleep 0.02
   done
   die "$h: its namespaces did not come up: $(cat "$dir/holder.log")"
+}
+
+# Power cut: every process of HOST dies at once, the holder last. The order matters: the last
+# process to leave a mount namespace unmounts its filesystems, and if that were replicad, the
+# ext4 on its own FUSE-backed device would wait forever for writeback that only replicad can do
+# (a process stuck in D state, its loop device hung for every losetup on the machine). With the
+# holder last, replicad's death has closed its FUSE connection and the unmount fails fast, as a
+# disk that lost power does.
+power_cut() {  # HOST: true when nothing of HOST is left
+  local h=$1
+  kill_host "$h" KILL keep
+  wait_host_empty "$h" 5 keep
+  kill_host "$h" KILL
+  wait_host_empty "$h" 5
 }
 
 kill_host() {  # HOST SIGNAL [keep-holder]
@@ -425,8 +439,7 @@ fault_one() {  # VERB NODE [ARG]
       echo "$h: shut down" ;;
     power-off)
       local loops; loops=$(host_loops "$h")
-      kill_host "$h" KILL
-      wait_host_empty "$h" 5 || die "$h: processes survived SIGKILL"
+      power_cut "$h" || die "$h: processes survived SIGKILL"
       detach_loops $loops
       links_off "$h"
       echo "$h: powered off" ;;
@@ -464,8 +477,8 @@ cmd_fault() {
     # Both at once (general power loss): the same signal in the same instant.
     if [ "$verb" = power-off ]; then
       local loops; loops="$(host_loops asterisk1) $(host_loops asterisk2)"
-      kill_host asterisk1 KILL; kill_host asterisk2 KILL
-      wait_host_empty asterisk1 5; wait_host_empty asterisk2 5
+      kill_host asterisk1 KILL keep; kill_host asterisk2 KILL keep
+      power_cut asterisk1; power_cut asterisk2
       detach_loops $loops
       links_off asterisk1; links_off asterisk2
       echo "asterisk1 and asterisk2: powered off"

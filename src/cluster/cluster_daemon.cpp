@@ -271,6 +271,7 @@ class ClusterDaemon {
     });
     for (std::size_t i = 0; i < media_.size(); ++i) receive(i);
     ping_tick();
+    ready_tick();
     spdlog::info("clusterd {} up: peer {}, {} media, group of {} resource(s) preferring {}", node_, peer_,
                  media_.size(), agents_.size(), g.preferred_node);
     pump();
@@ -370,6 +371,7 @@ class ClusterDaemon {
       a.claim = static_cast<GroupClaim>(m->claim->claim);
       a.ping_ok = m->claim->ping_ok;
       a.wants_group = m->claim->wants_group;
+      a.ready = m->claim->ready;
       pump_membership();  // NodeUp before the announcement
       rm_->peer_announcement(a, now());
     }
@@ -418,6 +420,11 @@ class ClusterDaemon {
     started_ = true;
     ping_ok_ = !prober_ || prober_->reachable(now());
     rm_->ping_reachability(ping_ok_, now());
+    // Before the first announcement: a node booting with a stale disk must not say "ready" even
+    // once, or its peer fails the group back to it (no agent job runs yet: safe on this thread).
+    bool ready = true;
+    for (auto& a : agents_) ready = ready && a->ready();
+    rm_->local_ready(ready, now());
     rm_->startup(now());
   }
 
@@ -437,6 +444,30 @@ class ClusterDaemon {
     ping_timer_.expires_after(cfg_.keepalive);
     ping_timer_.async_wait([this](const std::error_code& ec) {
       if (!ec) ping_tick();
+    });
+  }
+
+  // While the group is elsewhere, asks the agents (on the agent thread, after whatever it is
+  // doing) whether they could start here, so the peer never hands the group to a node whose disk
+  // is still resyncing (resource_manager.h, "Readiness").
+  void ready_tick() {
+    if (started_ && !ready_check_running_ && !rm_->any_resource_active()) {
+      ready_check_running_ = true;
+      runner_->post(
+          [this] {
+            bool ready = true;
+            for (auto& a : agents_) ready = ready && a->ready();
+            return ready ? AgentResult::ok() : AgentResult::failed("not ready");
+          },
+          [this](AgentResult r) {
+            ready_check_running_ = false;
+            rm_->local_ready(r.outcome == AgentOutcome::Ok, now());
+            pump();
+          });
+    }
+    ready_timer_.expires_after(std::chrono::milliseconds(200));
+    ready_timer_.async_wait([this](const std::error_code& ec) {
+      if (!ec) ready_tick();
     });
   }
 
@@ -485,7 +516,8 @@ class ClusterDaemon {
                   });
             } else if constexpr (std::is_same_v<T, rm_action::Announce>) {
               membership_->set_claim(ClaimReport{static_cast<std::uint8_t>(act.announcement.claim),
-                                                 act.announcement.ping_ok, act.announcement.wants_group});
+                                                 act.announcement.ping_ok, act.announcement.wants_group,
+                                                 act.announcement.ready});
             } else if constexpr (std::is_same_v<T, rm_action::GroupStateChanged>) {
               // The resource manager logs the change itself.
             } else if constexpr (std::is_same_v<T, rm_action::Log>) {
@@ -663,6 +695,8 @@ class ClusterDaemon {
   asio::signal_set signals_;
   asio::steady_timer timer_;
   asio::steady_timer ping_timer_;
+  asio::steady_timer ready_timer_{io_};
+  bool ready_check_running_ = false;
   core::ControlServer control_;
   core::SteadyClock clock_;
   std::vector<UsedMedium> media_;

@@ -47,6 +47,15 @@ class ReplicaResourceAgent final : public ResourceAgent {
     return {};
   }
 
+  // Promotable: our disk is UpToDate and connected to the peer (a disconnected disk may be
+  // stale; the resource manager ignores readiness while the peer is dead).
+  bool ready() override {
+    auto d = call({"dstate", resource_});
+    if (!d || !d->ok || d->text.rfind("UpToDate/", 0) != 0) return false;
+    auto c = call({"cstate", resource_});
+    return c && c->ok && c->text.rfind("Connected", 0) == 0;
+  }
+
   Result<AgentState> status() override {
     auto r = call({"role", resource_});
     if (!r) return r.error();

@@ -28,6 +28,9 @@ class ResourceAgent {
   virtual Status start() = 0;
   virtual Status stop() = 0;
   virtual Result<AgentState> status() = 0;
+  // Whether start() could succeed here now, asked while the group is elsewhere (cheap, no side
+  // effect). Most resources always can; the replicated disk cannot while it is a resync target.
+  virtual bool ready() { return true; }
 };
 using ResourceAgentPtr = std::unique_ptr<ResourceAgent>;
 

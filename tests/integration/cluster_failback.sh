@@ -14,10 +14,6 @@ source "$(dirname "$0")/cluster_lib.sh" "$1"
 setup_nodes() {  # MODE: install examples/vip with auto_failback MODE
   install_config "$1" && ha_cf_set "$1" auto_failback "$2"
 }
-within() {  # SECONDS CMD...: true once CMD is (polled every 20 ms), false at the deadline
-  local deadline=$(( $(now_us) + $1 * 1000000 )); shift
-  until "$@"; do [ "$(now_us)" -lt "$deadline" ] || return 1; sleep 0.02; done
-}
 never_both_in() {  # FILE WHAT
   local both; both=$(sampler_count "$1" both)
   [ "${both:-1}" = 0 ] || fail "$2: the VIP was on both nodes in $both samples (longest $(sampler_both_ms "$1") ms): $(sampler_report "$1")"

@@ -81,7 +81,10 @@ sampler_start() {
     done ) >"$f" 2>/dev/null &
   SAMPLER_PID=$!
 }
-sampler_stop() { [ -n "${SAMPLER_PID:-}" ] && kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=; }
+sampler_stop() {
+  [ -n "${SAMPLER_PID:-}" ] || return 0
+  kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=
+}
 # sampler_report FILE: "samples N, max gap G ms, both B, a1 X, a2 Y, none Z" (counts of samples).
 sampler_report() {
   awk 'NR > 1 && $1 - prev > gap { gap = $1 - prev } { prev = $1; n++ }
@@ -132,8 +135,14 @@ PY
 }
 probe_gap_ms() { probe_report "$1" | sed -n 's/.*longest gap \([0-9]*\) ms.*/\1/p'; }
 probe_dups() { probe_report "$1" | sed -n 's/.*duplicates \([0-9]*\).*/\1/p'; }
+# within SECONDS CMD...: like wait_for, but false at the deadline instead of failing.
+within() {
+  local deadline=$(( $(now_us) + $1 * 1000000 )); shift
+  until "$@"; do [ "$(now_us)" -lt "$deadline" ] || return 1; sleep 0.02; done
+}
 # The group state NODE's clusterd reports ("" when it does not answer).
 group_state() { json "$1" 's["state"]' 2>/dev/null; }
+peer_dead() { [ "$(json "$1" 's["peers"][0]["state"]' 2>/dev/null)" = dead ]; }  # as NODE's membership says
 # The background samplers and probes end before the lab goes (then cleanup, with the exit code).
 stop_background() {
   sampler_stop

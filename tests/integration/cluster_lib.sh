@@ -72,7 +72,8 @@ sampler_start() {
   n1=$(lab_ns asterisk1) n2=$(lab_ns asterisk2)
   ( trap 'exit 0' TERM
     exec {never}<> <(:)  # read -t on it: a sleep without a fork
-    while [ -e "$HAPBX_LAB_DIR/current/prefix" ]; do  # ends with the lab, whatever happens
+    # Ends with the lab or with the test (even killed), whatever happens.
+    while [ -e "$HAPBX_LAB_DIR/current/prefix" ] && kill -0 $$ 2>/dev/null; do
       a=0; b=0
       [[ $(ip -n "$n1" -o -4 addr show dev eth0 up 2>/dev/null) == *" 198.18.0.10/"* ]] && a=1
       [[ $(ip -n "$n2" -o -4 addr show dev eth0 up 2>/dev/null) == *" 198.18.0.10/"* ]] && b=1
@@ -149,4 +150,4 @@ stop_background() {
   [ -n "${PROBE_JOB:-}" ] && for f in "$HAPBX_LAB_DIR"/*.ping.pid; do [ -s "$f" ] && kill -INT "$(cat "$f")" 2>/dev/null; done
   return 0
 }
-trap 'rc=$?; stop_background; (exit $rc); cleanup' EXIT
+trap 'rc=$?; ( stop_background ) 2>/dev/null; (exit $rc); cleanup' EXIT

@@ -72,10 +72,11 @@ log "auto_failback on: asterisk1 holds the VIP"
 # --- power-off of the preferred node, power-on: the VIP comes back ----------------------------
 t0=$(now_us)
 lab fault power-off asterisk1 >/dev/null || fail "power-off asterisk1"
+t_off=$(now_us)  # the lab's power-off has returned: asterisk1's processes are gone
 wait_for 10 "asterisk2 takes the VIP" vip_up_on asterisk2
 wait_for 10 "asterisk2's group is running" running asterisk2
 wait_for 5 "the phones reach the VIP on asterisk2" vip_answers
-log "power-off of asterisk1: the phones reach the VIP on asterisk2 after $(( ($(now_us) - t0) / 1000 )) ms"
+log "power-off of asterisk1: the phones reach the VIP on asterisk2 after $(( ($(now_us) - t0) / 1000 )) ms ($(( ($(now_us) - t_off) / 1000 )) ms after the power-off command returned)"
 failback "power-on (auto_failback on)" power_on_asterisk1
 gap_power_on=$FAILBACK_GAP_MS
 

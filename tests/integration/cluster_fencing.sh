@@ -10,7 +10,8 @@
 #     the VIP while asterisk1 keeps it (neither lost its ping node, so neither gives it up):
 #     both hold it while the partition lasts. When it heals both announce they hold the group
 #     and the non-preferred asterisk2 yields ("both nodes held the group: releasing"): one holder,
-#     asterisk1, and the phones reach the VIP again.
+#     asterisk1, and the phones reach the VIP again within 2 s (asterisk1 must announce it again:
+#     the phones' ARP entry names asterisk2, whose gratuitous ARP at the takeover came last).
 source "$(dirname "$0")/cluster_lib.sh" "$1"
 
 TABLE=hapbx_test_partition
@@ -112,6 +113,11 @@ wait_for 5 "asterisk2 settles (Standby)" sh -c "[ \"\$(\"$BIN/hapbx\" lab exec a
 running asterisk1 || fail "asterisk1's group is not running after the heal: $(group_state asterisk1)"
 both_ms=$(sampler_both_ms "$HAPBX_LAB_DIR/split.samples")
 t1=$(now_us)
-within 10 vip_answers || fail "after the heal the phones do not reach the VIP on asterisk1 within 10 s (their ARP entry still names asterisk2?)"
-log "without stonith: healed -> one holder (asterisk1) after ${t_one} ms; both held it for ${both_ms} ms in all; the phones reach the VIP $(( ($(now_us) - t1) / 1000 )) ms after that ($(sampler_report "$HAPBX_LAB_DIR/split.samples"))"
+# The phones' ARP entry for the VIP names asterisk2 (its gratuitous ARP at the takeover came
+# last): unless asterisk1 announces the VIP again once asterisk2 let go, they keep sending to
+# asterisk2 until the entry goes stale (some 8 s).
+within 10 vip_answers || fail "after the heal the phones do not reach the VIP on asterisk1 within 10 s"
+t_reach=$(( ($(now_us) - t1) / 1000 ))
+[ "$t_reach" -le 2000 ] || fail "after the heal the phones reach the VIP on asterisk1 only ${t_reach} ms after asterisk2 let go of it: asterisk1 did not announce the VIP (gratuitous ARP) again, the phones' ARP entries still named asterisk2"
+log "without stonith: healed -> one holder (asterisk1) after ${t_one} ms; both held it for ${both_ms} ms in all; the phones reach the VIP ${t_reach} ms after that ($(sampler_report "$HAPBX_LAB_DIR/split.samples"))"
 log "PASS"

@@ -170,8 +170,12 @@ TEST(Heartbeat3Interop, HaCfLoadsWithWarningsNamingTheLine) {
     expected.insert(n);
     EXPECT_TRUE(warned.count(n)) << "apiauth (line " << n << ") was not warned about";
   }
+  // The model holds these; whether the daemon applies them (its own logging, respawning
+  // Heartbeat's ipfail) is its business: a warning there is fine, none is too.
+  std::set<int> tolerated;
+  for (const char* kw : {"logfile", "debugfile", "logfacility", "respawn"}) tolerated.insert(line_of(kHaCf, kw));
   for (const auto& [n, text] : warned) {
-    EXPECT_TRUE(expected.count(n)) << "unexpected warning: " << text;
+    EXPECT_TRUE(expected.count(n) || tolerated.count(n)) << "unexpected warning: " << text;
   }
   // serial: not a medium here, and the warning says so.
   const std::string serial = warned.count(line_of(kHaCf, "serial")) ? warned.at(line_of(kHaCf, "serial")) : "";

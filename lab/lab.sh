@@ -74,23 +74,27 @@ host_pids() {
 
 # Loop devices attached to a file in this host's private directories (same inode and device, as
 # the host sees it, as the one the loop holds): the devices its replicad made over its FUSE file
-# (in /run/hapbx) or over an image in /var/lib/hapbx. Loop devices are global, so
-# this is how a host's own are told from every other one; nothing else is ever detached.
+# (in /run/hapbx) or over an image in /var/lib/hapbx. Loop devices are global, so this is how a
+# host's own are told from every other one; nothing else is ever detached. Candidates come from
+# sysfs (a path string, no I/O), and only those are asked for their backing inode: asking every
+# loop device on the machine (losetup -l) would wait on every other lab's FUSE daemon, and a
+# power cut must not wait.
 host_loops() {
-  local h=$1 p name ino majmin file seen
+  local h=$1 p dev file ino majmin seen
   holder_alive "$h" || return 0
   p=$(holder "$h")
-  while read -r name ino majmin file; do
-    [ -n "$file" ] || continue
+  for dev in /sys/block/loop*; do
+    file=$(cat "$dev/loop/backing_file" 2>/dev/null) || continue
     file=${file% (deleted)}
     # Only files in the host's private directories: the rest of the tree is the machine's own.
     case "$file" in
       /replica/*|/var/lib/hapbx/*|/etc/hapbx/*|/etc/ha.d/*|/run/hapbx/*|/dev/hapbx/*) ;;
       *) continue ;;
     esac
+    read -r ino majmin < <(timeout 2 losetup -n -O BACK-INO,BACK-MAJ:MIN "/dev/${dev##*/}" 2>/dev/null) || continue
     seen=$(timeout 2 nsenter -t "$p" -m -- stat -c '%i %Hd:%Ld' "$file" 2>/dev/null) || continue
-    [ "$seen" = "$ino $majmin" ] && echo "$name"
-  done < <(timeout 10 losetup -l -n -O NAME,BACK-INO,BACK-MAJ:MIN,BACK-FILE 2>/dev/null)
+    [ "$seen" = "$ino $majmin" ] && echo "/dev/${dev##*/}"
+  done
 }
 
 detach_loops() {  # LOOP...: after the host's processes are gone (its filesystems with them)

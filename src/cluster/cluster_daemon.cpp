@@ -366,14 +366,22 @@ class ClusterDaemon {
     if (m->node == node_) return;  // our own broadcast
     const auto accepted_before = membership_->counters().accepted;
     membership_->on_heartbeat(*m, i, now());
-    if (membership_->counters().accepted != accepted_before && m->node == peer_ && m->claim) {
+    // Only while the peer is a member: the heartbeat that says it leaves (or any that made it
+    // dead) must not make the resource manager see it up again.
+    if (membership_->counters().accepted != accepted_before && m->node == peer_ && m->claim &&
+        membership_->state(peer_) == NodeState::Up) {
       Announcement a;
       a.claim = static_cast<GroupClaim>(m->claim->claim);
       a.ping_ok = m->claim->ping_ok;
       a.wants_group = m->claim->wants_group;
       a.ready = m->claim->ready;
       pump_membership();  // NodeUp before the announcement
+      const GroupClaim before = rm_->status(now()).peers.claim;
       rm_->peer_announcement(a, now());
+      const auto held = [](GroupClaim c) {
+        return c == GroupClaim::Acquiring || c == GroupClaim::Holds || c == GroupClaim::Releasing;
+      };
+      if (rm_->running() && held(before) && !held(a.claim)) reannounce_vips();
     }
     pump();
   }
@@ -445,6 +453,22 @@ class ClusterDaemon {
     ping_timer_.async_wait([this](const std::error_code& ec) {
       if (!ec) ping_tick();
     });
+  }
+
+  // Both nodes held the group (a healed partition) and the peer yielded: the LAN may still send
+  // to its MAC. The VIP agents' start is idempotent and sends the gratuitous ARP again.
+  void reannounce_vips() {
+    spdlog::info("{} let go of the group while we hold it: announcing the VIPs again", peer_);
+    const ResourceGroup& g = res_.groups.front();
+    for (std::size_t k = 0; k < agents_.size(); ++k) {
+      if (g.resources[k].kind() != ResourceKind::Vip) continue;
+      runner_->post(
+          [agent = agents_[k].get()] {
+            Status st = agent->start();
+            return st ? AgentResult::ok() : AgentResult::failed(st.error().message);
+          },
+          [](AgentResult) {});
+    }
   }
 
   // While the group is elsewhere, asks the agents (on the agent thread, after whatever it is
@@ -721,19 +745,25 @@ int run_cluster_daemon(const ClusterDaemonOptions& o) {
     spdlog::error("{}", cfg.error().message);
     return 1;
   }
-  for (const auto& w : cfg->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  for (const auto& w : cfg->warnings) spdlog::warn("{}", w.message);  // names file:line
+  // Where Heartbeat wrote its messages: clusterd writes them to stderr (the journal under
+  // systemd), so that both nodes of the lab and one journal never interleave files.
+  for (const std::string& f : {cfg->logfile, cfg->debugfile})
+    if (!f.empty()) spdlog::info("ha.cf: {}: not written; clusterd logs to stderr (the journal under systemd)", f);
+  if (!cfg->logfacility.empty() || cfg->use_logd)
+    spdlog::info("ha.cf: logfacility/use_logd: not used; clusterd logs to stderr (the journal under systemd)");
   auto keys = load_authkeys(dir + "/authkeys");
   if (!keys) {
     spdlog::error("{}", keys.error().message);
     return 1;
   }
-  for (const auto& w : keys->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  for (const auto& w : keys->warnings) spdlog::warn("{}", w.message);  // names file:line
   auto res = load_haresources(dir + "/haresources");
   if (!res) {
     spdlog::error("{}", res.error().message);
     return 1;
   }
-  for (const auto& w : res->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  for (const auto& w : res->warnings) spdlog::warn("{}", w.message);  // names file:line
   if (Status s = check_haresources_nodes(*res, *cfg); !s) {
     spdlog::error("{}", s.error().message);
     return 1;

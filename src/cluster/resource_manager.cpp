@@ -44,7 +44,8 @@ bool ResourceManager::allowed(const GroupState& from, const GroupState& to) {
   if (is(from, st::Stopped{})) return is(to, st::Standby{});
   if (is(from, st::Standby{}))
     return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Released{});
-  if (is(from, st::Released{})) return is(to, st::Starting{}) || is(to, st::Fencing{});
+  if (is(from, st::Released{}))
+    return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Standby{});
   if (is(from, st::StartFailed{}))
     return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Standby{});
   if (is(from, st::Fencing{})) return is(to, st::Starting{}) || is(to, st::Standby{});

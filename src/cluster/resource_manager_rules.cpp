@@ -117,6 +117,13 @@ void ResourceManager::evaluate(TimePoint now) {
       change(st::Released{}, Reason::PeerTakeover, now);  // "I will not take it": the peer may
       return;
     }
+    // Released because our ping nodes were lost (not given away by choice): once they answer
+    // again we are an ordinary standby, so auto_failback and the other rules apply again.
+    if (std::holds_alternative<st::Released>(state_) && ping_ok_ &&
+        (reason_ == Reason::PingLost || reason_ == Reason::PingIsolated)) {
+      change(st::Standby{}, Reason::PingRecovered, now);
+      return;
+    }
     auto why = should_acquire(now);
     if (!why) return;
     if (needs_fence_to_acquire()) {
@@ -216,6 +223,7 @@ std::string_view to_string(Reason r) {
     case Reason::Started: return "all resources started";
     case Reason::FenceSucceeded: return "peer fenced";
     case Reason::BackoffElapsed: return "back-off elapsed";
+    case Reason::PingRecovered: return "ping nodes reachable again";
   }
   return "?";
 }

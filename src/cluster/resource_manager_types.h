@@ -108,6 +108,7 @@ enum class Reason {
   Started,            // every resource started
   FenceSucceeded,     // the stonith command confirmed the peer is off
   BackoffElapsed,     // start-failure back-off over: eligible again
+  PingRecovered,      // released for lost ping nodes; they answer again: eligible again
 };
 
 std::string_view to_string(Reason r);

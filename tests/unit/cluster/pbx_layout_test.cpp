@@ -24,7 +24,7 @@ std::string read(const fs::path& p) {
   return s.str();
 }
 
-struct Fixture : ::testing::Test {
+struct PbxLayoutTest : ::testing::Test {
   testing::TempDir tmp{"pbx-layout"};
   PbxLayout layout;
   void SetUp() override {
@@ -35,7 +35,7 @@ struct Fixture : ::testing::Test {
   }
 };
 
-TEST_F(Fixture, FirstStartMakesTheLayoutAndSeedsTheConfiguration) {
+TEST_F(PbxLayoutTest, FirstStartMakesTheLayoutAndSeedsTheConfiguration) {
   write(fs::path(layout.seed_dir) / "sip.conf", "[general]\n");
   write(fs::path(layout.seed_dir) / "extensions.conf", "[internal]\n");
   fs::create_directories(fs::path(layout.seed_dir) / "not-a-file");
@@ -49,7 +49,7 @@ TEST_F(Fixture, FirstStartMakesTheLayoutAndSeedsTheConfiguration) {
   EXPECT_FALSE(fs::exists(fs::path(layout.config_dir()) / "not-a-file"));
 }
 
-TEST_F(Fixture, TheDiskStaysTheTruthAfterTheFirstStart) {
+TEST_F(PbxLayoutTest, TheDiskStaysTheTruthAfterTheFirstStart) {
   write(fs::path(layout.config_dir()) / "sip.conf", "on the disk\n");
   write(fs::path(layout.seed_dir) / "sip.conf", "the node's old copy\n");
   auto r = prepare_pbx_layout(layout);
@@ -62,7 +62,7 @@ TEST_F(Fixture, TheDiskStaysTheTruthAfterTheFirstStart) {
   EXPECT_TRUE(again->created.empty());
 }
 
-TEST_F(Fixture, RefusalsNameThePath) {
+TEST_F(PbxLayoutTest, RefusalsNameThePath) {
   auto none = prepare_pbx_layout(layout);  // no configuration anywhere
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message.find(layout.seed_dir), std::string::npos) << none.error().message;

@@ -219,6 +219,21 @@ boot_node() {  # HOST [BOOT-FILE]
   done <"$list"
 }
 
+# A clean shutdown stops the booted daemons in reverse order, each to the end, as init does
+# (clusterd hands the group over and demotes the disk while replicad still runs), then the rest.
+stop_daemons() {  # HOST
+  local h=$1 d pid i
+  [ -s "$STATE/$h/boot" ] || return 0
+  for d in $(tac "$STATE/$h/boot"); do
+    pid=$(cat "$STATE/$h/$d.pid" 2>/dev/null) || continue
+    # Still the daemon we started (its PID not reused by a process elsewhere).
+    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(readlink "/proc/$(holder "$h")/ns/mnt")" ] || continue
+    kill -TERM "$pid" 2>/dev/null || continue
+    for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$pid" 2>/dev/null && echo "$h: $d (pid $pid) still running after 30 s" >&2
+  done
+}
+
 # Installs examples/NAME into every node (Heartbeat's files in /etc/ha.d, authkeys mode 600 as
 # Heartbeat demands) and says what each node boots.
 install_example() {  # NAME
@@ -434,6 +449,7 @@ fault_one() {  # VERB NODE [ARG]
     shutdown)
       holder_alive "$h" || { echo "$h is already off"; return 0; }
       local loops; loops=$(host_loops "$h")
+      stop_daemons "$h"
       kill_host "$h" TERM keep
       wait_host_empty "$h" 15 keep || { echo "$h: processes left after 15 s, killing them" >&2; kill_host "$h" KILL keep; }
       kill_host "$h" KILL

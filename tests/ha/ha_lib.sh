@@ -67,6 +67,22 @@ vip_holder() {
   has_vip asterisk2 && b=1
   case "$a$b" in 10) echo asterisk1 ;; 01) echo asterisk2 ;; 11) echo both ;; *) echo none ;; esac
 }
+# One node runs the group and the other neither starts nor stops it, the same for a second.
+settled_once() {
+  local a b
+  a=$(group_state asterisk1) b=$(group_state asterisk2)
+  case "$a/$b" in Running/Standby|Running/Released|Running/|Standby/Running|Released/Running|/Running) ;; *) return 1 ;; esac
+  echo "$a/$b"
+}
+settled() {
+  local first; first=$(settled_once) || return 1
+  local until=$(( $(ha_now_ms) + 1000 ))
+  while [ "$(ha_now_ms)" -lt "$until" ]; do
+    [ "$(settled_once)" = "$first" ] || return 1
+    sleep 0.1
+  done
+}
+vip_only_on() { [ "$(vip_holder)" = "$1" ]; }
 group_state() { cluster "$1" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null; }
 running_on() { [ "$(group_state "$1")" = Running ] && pbx "$1" core show version >/dev/null 2>&1; }
 sip_answers() { probe options "$HA_VIP" 0.3; }
@@ -115,7 +131,9 @@ ha_call() {
   ha_wait "$secs" "$from's call to $to answered" more_established "$from" "$before"
   echo $(( $(ha_now_ms) - t0 ))
 }
-ha_hangup_all() { phone_cmd 201 /hangup; phone_cmd 202 /hangup; }
+ha_hangup_all() {  # both phones at once (one process in the phones host: it is on the clock)
+  on phones python3 -I -S -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b'/hangup\n', ('127.0.0.1', p)) for p in (5555, 5556)]"
+}
 # The tone 201 heard in its newest recording (440 when it heard 202), and 202's.
 heard() {  # EXT FREQ OTHER_FREQ: the newest recording of EXT holds FREQ, not OTHER_FREQ
   local rec
@@ -173,6 +191,67 @@ for line in lines:
         print(int(t))
         break
 PY
+}
+
+# --- failover cases (the test plan and bench/ha.sh) ------------------------------------------
+ensure_holder() {  # NODE: NODE runs the PBX, the peer is up and the disks are in sync
+  local n=$1 p; p=$(other "$1")
+  [ "$(powered "$p")" = on ] || { lab fault power-on "$p" >/dev/null || ha_fail "power-on $p"; }
+  ha_wait 60 "the disks in sync" in_sync "$n"
+  # A failback may follow the resync: decide once the cluster has settled.
+  ha_wait 30 "the cluster settles (one node runs the group for 1 s)" settled
+  if ! running_on "$n"; then
+    cluster "$n" takeover >/dev/null || ha_fail "takeover on $n"
+  fi
+  ha_wait 30 "$n runs the PBX" running_on "$n"
+  ha_wait 10 "the VIP answers SIP" sip_answers
+  ha_wait 10 "$p is in standby" sh -c "! \"$HA_BIN/hapbx\" lab exec $p -- ip -o -4 addr show dev eth0 | grep -q ' 198\\.18\\.0\\.10/'"
+}
+
+CASE_N=0
+# failover CASE DESCRIPTION FROM TO FAULT...: the fault (a `hapbx lab fault` verb and its
+# arguments) on FROM, which runs the PBX; TO must take over. Leaves TO running the PBX. Needs the
+# phones 201 and 202. Adds a row to the report: sip_ms (fault -> the VIP answers OPTIONS again),
+# call_ms (fault -> the first new call answered), gap_ms (the phones' outage), registrations,
+# data (the fsynced file and the CDRs), the call in progress.
+failover() {
+  local id=$1 what=$2 from=$3 to=$4; shift 4
+  CASE_N=$(( CASE_N + 1 ))
+  ensure_holder "$from"
+  ha_hangup_all
+  ha_call 201 202 10 >/dev/null  # the call in progress
+  local name=case-$CASE_N sum cdrs
+  sum=$(ha_write_file "$from" "$name")
+  cdrs=$(cdr_count "$from")
+  ha_watch_start
+  local t0; t0=$(ha_now_ms)
+  lab fault "$@" >/dev/null || ha_fail "$id: lab fault $*"
+  ha_wait 15 "$id: $to runs the PBX" running_on "$to"
+  ha_wait 10 "$id: the VIP answers SIP" sip_answers
+  ha_hangup_all
+  local t_dial ms
+  t_dial=$(ha_now_ms)
+  ms=$(ha_call 201 202 10)
+  local call_ms=$(( t_dial + ms - t0 ))
+  local calls  # the call in progress at the fault: 1 if the new node still had it
+  calls=$(pbx "$to" --json core show channels 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin).get("active_calls", 1)) - 1)' 2>/dev/null)
+  ha_watch_stop
+  local gap sip_ms
+  gap=$(ha_gap "$t0")
+  sip_ms=$(json_field "$gap" answered_ms)
+  local regs=no data=lost
+  bound_on "$to" 202 && regs=yes
+  [ "$(ha_file_sum "$to" "$name")" = "$sum" ] && cdrs_at_least "$to" "$cdrs" && data=intact
+  local inprog="dropped"
+  [ "$calls" = 0 ] || inprog="kept? ($calls active)"
+  # A node cut off from the LAN keeps its address until it sees it cannot reach the ping node
+  # (harmless: it has no link); it must give it up by itself.
+  ha_wait 10 "$id: the VIP on $to alone" vip_only_on "$to"
+  ha_row case="$id" fault="$what" result=pass sip_ms="$sip_ms" call_ms="$call_ms" gap_ms="$(json_field "$gap" gap_ms)" \
+    registrations="$regs" data="$data" call_in_progress="$inprog" notes="$to took over"
+  ha_log "$id $what: VIP answers at +${sip_ms} ms, new call answered at +${call_ms} ms, registrations $regs, data $data"
+  [ "$regs" = yes ] && [ "$data" = intact ] || ha_fail "$id: registrations $regs, data $data"
+  ha_hangup_all
 }
 
 # --- the report ------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ ha_watch_start
 T_FAULT=$(ha_now_ms)
 lab fault power-off asterisk1 >/dev/null || ha_fail "power-off"
 mark "POWER OFF asterisk1 (everything SIGKILLed, no unmount, links down)"
-ha_wait 10 "the VIP answers SIP again" sip_answers
+ha_wait 10 "asterisk2 holds the VIP and it answers SIP" serves asterisk2
 # The phones still think the old call is up: hang it up (the BYE reaches the new node, which
 # never heard of it) and call again at once, through the same VIP.
 calls=$(pbx asterisk2 --json core show channels 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("active_calls", "?"))')
@@ -51,6 +51,7 @@ t_dial=$(ha_now_ms)
 ms=$(ha_call 201 202 10)
 t_answered=$(( t_dial + ms ))
 ha_watch_stop
+T_FAULT=$(fault_at asterisk1 "$T_FAULT")  # the instant the power went, not the command's start
 gap=$(ha_gap "$T_FAULT")
 t_dead=$(log_time asterisk2 clusterd "node asterisk1 is dead" "$T_FAULT")
 t_running=$(log_time asterisk2 clusterd "-> Running" "$T_FAULT")

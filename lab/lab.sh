@@ -62,14 +62,13 @@ holder() { cat "$STATE/$1/holder.pid" 2>/dev/null; }
 holder_alive() { local p; p=$(holder "$1") && [ -n "$p" ] && readlink "/proc/$p/ns/mnt" >/dev/null 2>&1; }
 
 # PIDs of every process in HOST's mount namespace (the holder and all it runs): "its" processes.
+# One find over /proc (a power cut must not spend a fork per process of the machine).
 host_pids() {
-  local h=$1 p ref pid
+  local h=$1 p ref
   p=$(holder "$h") || return 0
   ref=$(readlink "/proc/$p/ns/mnt" 2>/dev/null) || return 0
-  for pid in /proc/[0-9]*; do
-    pid=${pid#/proc/}
-    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ref" ] && echo "$pid"
-  done
+  ref=${ref//[/\\[}; ref=${ref//]/\\]}  # find's -lname is a glob
+  find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "$ref" 2>/dev/null | cut -d/ -f3
 }
 
 # Loop devices attached to a file in this host's private directories (same inode and device, as
@@ -146,6 +145,7 @@ start_holder() {
 # disk that lost power does.
 power_cut() {  # HOST: true when nothing of HOST is left
   local h=$1
+  fault_instant "$h"
   kill_host "$h" KILL keep
   wait_host_empty "$h" 5 keep
   kill_host "$h" KILL
@@ -434,6 +434,10 @@ links_on() {  # HOST
   ip -n "$(ns lan)" link set "to-$h" up
 }
 
+# The instant (epoch µs) the fault really begins, for whoever measures from it: after the lab's
+# own bookkeeping (finding the node's loop devices), right before links or processes go.
+fault_instant() { echo "${EPOCHREALTIME/./}" >"$STATE/$1/fault_at"; }
+
 fault_one() {  # VERB NODE [ARG]
   local verb=$1 h=$2 arg=${3:-} n
   n=$(ns "$h")
@@ -442,6 +446,7 @@ fault_one() {  # VERB NODE [ARG]
       local state=down ifs
       [ "$verb" = cable-plug ] && state=up
       case "${arg:-all}" in lan) ifs=eth0 ;; repl) ifs=eth1 ;; all) ifs="eth0 eth1" ;; *) die "cable: lan, repl or all" ;; esac
+      fault_instant "$h"
       for i in $ifs; do ip -n "$n" link show "$i" >/dev/null 2>&1 && ip -n "$n" link set "$i" "$state"; done
       # The bridge side too, so the far end sees the carrier go.
       [ "${arg:-all}" != repl ] && ip -n "$(ns lan)" link set "to-$h" "$state"
@@ -449,6 +454,7 @@ fault_one() {  # VERB NODE [ARG]
     shutdown)
       holder_alive "$h" || { echo "$h is already off"; return 0; }
       local loops; loops=$(host_loops "$h")
+      fault_instant "$h"
       stop_daemons "$h"
       kill_host "$h" TERM keep
       wait_host_empty "$h" 15 keep || { echo "$h: processes left after 15 s, killing them" >&2; kill_host "$h" KILL keep; }
@@ -497,6 +503,7 @@ cmd_fault() {
     # Both at once (general power loss): the same signal in the same instant.
     if [ "$verb" = power-off ]; then
       local loops; loops="$(host_loops asterisk1) $(host_loops asterisk2)"
+      fault_instant asterisk1; fault_instant asterisk2
       kill_host asterisk1 KILL keep; kill_host asterisk2 KILL keep
       power_cut asterisk1; power_cut asterisk2
       detach_loops $loops

@@ -10,6 +10,9 @@
 #  4. SIGKILL of asterisk2's clusterd AND its guard (nothing removes the VIP there): asterisk1
 #     declares it dead, but its ARP probe sees the VIP still answering and does not add it; once
 #     the address is removed by hand on asterisk2, asterisk1 adds it.
+#  5. The thesis example (VIP, replicated disk, ext4, pbxd): SIGKILL of the holder's clusterd;
+#     its guard removes the VIP first, then stops pbxd, unmounts and demotes (the order in its
+#     log); asterisk2 runs the PBX and r0 is connected again without split brain.
 source "$(dirname "$0")/cluster_lib.sh" "$1"
 SAMPLES=$HAPBX_LAB_DIR/samples
 STOP_SAMPLING=$HAPBX_LAB_DIR/stop-sampling
@@ -140,4 +143,29 @@ wait_for 5 "the phones reach the VIP on asterisk1" vip_answers
 
 touch "$STOP_SAMPLING"; wait "$SAMPLER"
 never_both_so_far >&2 || fail "the VIP was on both nodes at some sample"
+
+# --- 5. the whole group (the thesis example): VIP first, then pbxd, unmount, demote ------------
+if [ ! -x "$BIN/replicad" ] || [ ! -x "$BIN/pbxd" ]; then
+  log "SKIP the thesis part: no replicad/pbxd in $BIN"
+  log "PASS"
+  exit 0
+fi
+lab down >/dev/null
+lab up --example thesis >/dev/null || fail "lab up --example thesis"
+wait_for 30 "asterisk1's group is running (thesis)" running asterisk1
+wait_for 10 "asterisk2 sees asterisk1" peer_up asterisk2
+pid=$(json asterisk1 's["pid"]')
+kill -KILL "$pid"
+wait_for 10 "asterisk2's group is running (thesis)" running asterisk2
+wait_for 10 "pbxd answers on asterisk2" lab exec asterisk2 -- "$BIN/hapbx" pbx --socket /run/hapbx/pbxd.sock core show version
+order=$(sed -n 's/.*guard: stopped \([^ ]*\) (\([0-9.]*\) ms after.*/\1@\2/p' "$LOG1" | tail -4 | tr '\n' ' ')
+case "$order" in
+  "IPaddr::198.18.0.10/24/eth0@"*" pbxd@"*" Filesystem::/dev/hapbx/r0::/replica::ext4@"*" drbddisk::r0@"*) ;;
+  *) fail "the guard's stop order on asterisk1: '$order' (expected the VIP, pbxd, the filesystem, the disk)" ;;
+esac
+all_ms=$(sed -n 's/.*guard: every resource stopped, \([0-9.]*\) ms.*/\1/p' "$LOG1" | tail -1)
+[ -n "$all_ms" ] || fail "the guard did not stop every resource"
+wait_for 10 "r0: asterisk2 Primary, asterisk1 Secondary, connected again (no split brain)" sh -c \
+  "[ \"\$(\"$BIN/hapbx\" lab exec asterisk2 -- \"$BIN/hapbx\" replica --socket /run/hapbx/replicad.sock --json status r0 | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"resources\"][0]; print(r[\"role\"], r[\"peer_role\"], r[\"split_brain\"], r[\"connection\"])')\" = 'Primary Secondary False Connected' ]"
+log "thesis group, SIGKILL of clusterd on asterisk1: its guard stopped ${order% } (ms after the death), all in ${all_ms} ms; asterisk2 runs the PBX, r0 connected with no split brain"
 log "PASS"

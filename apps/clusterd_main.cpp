@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   app.add_option("--socket", options.socket, "Control socket (default /run/hapbx/clusterd.sock)");
   app.add_option("--resource-dir", options.resource_dir, "LSB resource scripts (default <config-dir>/resource.d)");
   app.add_option("--guard-file", options.guard_file, "The node's guard lock (default: the socket's path, .sock -> .guard)");
+  bool no_vip_probe = false;
+  app.add_flag("--no-vip-probe", no_vip_probe,
+               "Add a VIP at takeover even while another host answers ARP for it (the old Heartbeat rule: deadtime alone decides)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_option("--bin-dir", options.bin_dir, "Where pbxd is (default: clusterd's own directory, else PATH)");
   // clusterd's own resource guard (resource_guard.h): re-executed by clusterd, never by hand.
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
     agents.bin_dir = options.bin_dir;
     return hapbx::cluster::run_resource_guard(guard_fd, guard_lock_fd, agents);
   }
+  options.vip_probe = !no_vip_probe;
   hapbx::core::init_logging("clusterd", log_level);
   return hapbx::cluster::run_cluster_daemon(options);
 }

@@ -250,6 +250,7 @@ class ClusterDaemon {
         respawner_(io_, cfg_.respawn) {
     agent_options_.resource_dir = options_.resource_dir.empty() ? options_.config_dir + "/resource.d" : options_.resource_dir;
     agent_options_.takeover_checks = true;
+    agent_options_.vip_probe = options_.vip_probe;
     agent_options_.bin_dir = options_.bin_dir;
     agent_options_.peer_fenced = [f = peer_fenced_] { return f->load(); };
     guard_ = std::make_unique<ResourceGuard>(guard_file(options_), guard_lock_fd, res_.groups.front(), agent_options_);

@@ -27,6 +27,7 @@ struct ClusterDaemonOptions {
   std::string resource_dir;                   // LSB scripts; "" = <config_dir>/resource.d
   std::string bin_dir;                        // where pbxd is; "" = PATH (clusterd_main: its own directory)
   std::string guard_file;                     // the guard lock; "" = the socket path's .sock -> .guard
+  bool vip_probe = true;                      // ARP probe before adding a VIP (vip_agent.h); --no-vip-probe
 };
 
 // The guard lock file these options name (/run/hapbx/clusterd.sock -> /run/hapbx/clusterd.guard).

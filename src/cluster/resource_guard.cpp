@@ -150,7 +150,7 @@ ResourceAgentPtr make_resource_agent(const ResourceSpec& r, const GroupAgentOpti
   switch (r.kind()) {
     case ResourceKind::Vip: {
       auto agent = make_vip_agent(std::get<VipSpec>(r.spec), r.text);
-      if (options.takeover_checks) {
+      if (options.takeover_checks && options.vip_probe) {
         VipTakeoverOptions o;
         o.peer_fenced = options.peer_fenced;
         return make_probing_vip_agent(std::move(agent), std::get<VipSpec>(r.spec), o);

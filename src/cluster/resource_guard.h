@@ -130,6 +130,7 @@ struct GroupAgentOptions {
   std::string resource_dir = "/etc/ha.d/resource.d";  // LSB scripts (bare names), then /etc/init.d
   std::string bin_dir;  // where pbxd is (ClusterDaemonOptions::bin_dir)
   bool takeover_checks = false;
+  bool vip_probe = true;  // with takeover_checks: the VIP's probe (clusterd --no-vip-probe turns it off)
   std::chrono::milliseconds replica_patience{5000};
   std::function<bool()> peer_fenced;  // for the VIP probe (VipTakeoverOptions)
 };

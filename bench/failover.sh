@@ -48,7 +48,7 @@ CONF=$ROOT/bench/failover
 [ "$(id -u)" = 0 ] || { echo "bench/failover.sh: the lab needs root" >&2; exit 2; }
 case "$MODE" in run|soak) ;; *) echo "usage: $0 BIN_DIR [run|soak]" >&2; exit 2 ;; esac
 for t in failover_probe clusterd hapbx; do
-  [ -x "$BIN/$t" ] || { echo "bench/failover.sh: $BIN/$t missing (ninja -C build failover_probe clusterd hapbx)" >&2; exit 2; }
+  [ -x "$BIN/$t" ] || { echo "bench/failover.sh: $BIN/$t missing (ninja -C build failover_probe failover_nosync clusterd hapbx)" >&2; exit 2; }
 done
 
 ALL_SYSTEMS="clusterd-fast clusterd-50ms clusterd-thesis keepalived heartbeat-thesis heartbeat-fast"
@@ -68,7 +68,7 @@ done
 [[ "$SOAK_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] && [ "$SOAK_SECONDS" -le 3500 ] || { echo "bench/failover.sh: SOAK_SECONDS must be 1-3500" >&2; exit 2; }
 [[ "$SOAK_CPUS" =~ ^[1-9][0-9]?$ ]] || { echo "bench/failover.sh: SOAK_CPUS must be 1-99" >&2; exit 2; }
 case " $SYSTEMS " in *keepalived*) command -v keepalived >/dev/null || { echo "bench/failover.sh: keepalived missing (make bench-deps)" >&2; exit 2; } ;; esac
-case " $SYSTEMS " in *heartbeat-*) [ -x /usr/libexec/heartbeat/heartbeat ] && [ -x /usr/lib/ocf/resource.d/heartbeat/IPaddr ] || { echo "bench/failover.sh: heartbeat or resource-agents missing (make bench-deps)" >&2; exit 2; } ;; esac
+case " $SYSTEMS " in *heartbeat-*) [ -f "$BIN/failover_nosync.so" ] || { echo "bench/failover.sh: $BIN/failover_nosync.so missing (ninja -C build failover_nosync)" >&2; exit 2; }; [ -x /usr/libexec/heartbeat/heartbeat ] && [ -x /usr/lib/ocf/resource.d/heartbeat/IPaddr ] || { echo "bench/failover.sh: heartbeat or resource-agents missing (make bench-deps)" >&2; exit 2; } ;; esac
 [ "$MODE" = soak ] && { command -v stress-ng >/dev/null || { echo "bench/failover.sh: stress-ng missing (make bench-deps)" >&2; exit 2; }; }
 
 export HAPBX_LAB_DIR HAPBX_LAB_PRIVATE_DIRS="/run /var/lib/heartbeat"
@@ -192,7 +192,8 @@ start_ha() {  # SYSTEM NODE
         -r /run/keepalived/vrrp.pid -c /run/keepalived/checkers.pid ;;
     heartbeat-*)
       heartbeat_dirs "$n" || die "$n: heartbeat's directories"
-      start_in "$n" ha /usr/libexec/heartbeat/heartbeat -f ;;
+      # failover_nosync.so: Heartbeat's start-up sync(2) flushes its own state filesystem only.
+      start_in "$n" ha env LD_PRELOAD="$BIN/failover_nosync.so" /usr/libexec/heartbeat/heartbeat -f ;;
   esac
 }
 

@@ -76,6 +76,16 @@ HAPBX_LAB_DIR=$(mktemp -d /tmp/hapbx-bench-failover-lab.XXXXXX)
 RESULTS=${RESULTS:-$(mktemp -d /tmp/hapbx-bench-failover-results.XXXXXX)}
 mkdir -p "$RESULTS/pids" "$RESULTS/logs" "$RESULTS/probes" || exit 2
 PIDS=$RESULTS/pids
+# The lab looks up each node's loop devices with `losetup -l` before a power-off or shutdown; that
+# ioctl stats every loop's backing file, and on this shared machine a loop over a dead FUSE file
+# (another test's) makes it wait forever. No node of this benchmark has a loop device, so the
+# lab's losetup is bounded here (killed after 3 s: "no loop devices"); without such a stuck
+# device it answers in milliseconds as before.
+REAL_LOSETUP=$(command -v losetup) || { echo "bench/failover.sh: losetup missing (util-linux)" >&2; exit 2; }
+mkdir -p "$RESULTS/shim"
+printf '#!/bin/sh\nexec timeout -s KILL 3 %s "$@"\n' "$REAL_LOSETUP" >"$RESULTS/shim/losetup"
+chmod 755 "$RESULTS/shim/losetup"
+export PATH="$RESULTS/shim:$PATH"
 TSV=$RESULTS/results.tsv
 VIP=198.18.0.10
 NODES=(asterisk1 asterisk2)
@@ -291,7 +301,7 @@ restore() {  # SYSTEM FAULT NODE
 
 LAST_TRIAL=-
 trial() {  # SYSTEM FAULT N
-  local s=$1 f=$2 k=$3 holder max_s=20 settle=3 gap new fb_gap fb_lost fb_sw rc note=- revived
+  local s=$1 f=$2 k=$3 holder max_s=20 settle=3 gap new fb_gap fb_lost fb_sw rc note=- revived n
   slow "$s" && { max_s=120; settle=10; }
   revived=$(revive "$s" | tr '\n' ' ')
   if [ -n "$revived" ]; then
@@ -454,11 +464,11 @@ fi
 : >"$TSV"
 for s in $SYSTEMS; do
   var=TRIALS_${s//-/_}
-  n=${!var:-$TRIALS}
-  log "=== $s: $n trial(s) of each of: $FAULTS"
+  ntrials=${!var:-$TRIALS}
+  log "=== $s: $ntrials trial(s) of each of: $FAULTS"
   system_up "$s"
   for f in $FAULTS; do
-    for k in $(seq "$n"); do trial "$s" "$f" "$k"; done
+    for k in $(seq "$ntrials"); do trial "$s" "$f" "$k"; done
   done
   [ "$SIGKILL_CHECK" = 1 ] && sigkill_check "$s"
   # The daemons' logs of this system (the next one powers the nodes off and on).

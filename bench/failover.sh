@@ -121,8 +121,17 @@ start_in() {  # NODE NAME CMD...
   for i in $(seq 250); do [ -s "$PIDS/$n.$name" ] && return 0; sleep 0.02; done
   die "$n: $name did not start"
 }
-pid_of() { cat "$PIDS/$1.$2" 2>/dev/null; }
+pid_of() { [ "$2" = ha ] && refresh_ha_pid "$1"; cat "$PIDS/$1.$2" 2>/dev/null; }
 alive() { local p; p=$(pid_of "$1" "$2") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# Heartbeat restarts itself after a partition heals by exec'ing itself, and that one forks a new
+# master: its pid file (in the node's own /run) names the live one.
+CUR_SYSTEM=-
+refresh_ha_pid() {  # NODE
+  case "$CUR_SYSTEM" in heartbeat-*) ;; *) return 0 ;; esac
+  local p; p=$(lab exec "$1" -- cat /run/heartbeat.pid 2>/dev/null | tr -d ' \n') || return 0
+  [[ "$p" =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null && echo "$p" >"$PIDS/$1.ha"
+  return 0
+}
 # PID and every descendant of it, from /proc (for the SIGKILL of a daemon's whole tree).
 tree_of() {
   local want=$1 p s ppid
@@ -300,14 +309,17 @@ restore() {  # SYSTEM FAULT NODE
 }
 
 LAST_TRIAL=-
-trial() {  # SYSTEM FAULT N
-  local s=$1 f=$2 k=$3 holder max_s=20 settle=3 gap new fb_gap fb_lost fb_sw rc note=- revived n
-  slow "$s" && { max_s=120; settle=10; }
-  revived=$(revive "$s" | tr '\n' ' ')
+revive_after() {  # SYSTEM: daemons that exited after the last trial's failback window, restarted
+  local revived; revived=$(revive "$1" | tr '\n' ' ')
   if [ -n "$revived" ]; then
-    log "$s: the daemon on ${revived% } had exited after $LAST_TRIAL's failback; restarted"
+    log "$1: the daemon on ${revived% } had exited after $LAST_TRIAL's failback; restarted"
     printf '%s\t%s\n' "$LAST_TRIAL" "${revived% }" >>"$RESULTS/exits.tsv"
   fi
+}
+trial() {  # SYSTEM FAULT N
+  local s=$1 f=$2 k=$3 holder max_s=20 settle=3 gap new fb_gap fb_lost fb_sw rc note=- n
+  slow "$s" && { max_s=120; settle=10; }
+  revive_after "$s"
   LAST_TRIAL="$s $f $k"
   holder=$(wait_stable "$s" 150) || die "$s: no stable cluster before $f trial $k"
   start_probe "$s-$f-$k" "$max_s" --stop-after-switch-ms 1000 || die "$s: the probe gets no answers"
@@ -335,15 +347,19 @@ trial() {  # SYSTEM FAULT N
   if [ $rc = 0 ]; then for n in "${NODES[@]}"; do alive "$n" ha || note=daemon-exited; done; fi
   fb_lost=$(probe_field lost); fb_sw=$(probe_field switches)
   fb_gap=0; [ "${fb_lost:-0}" != 0 ] && fb_gap=$(probe_field max_gap_ms)
-  log "$s $f #$k: $holder -> $new gap ${gap} ms; failback: outage ${fb_gap} ms, lost ${fb_lost}, VIP moves ${fb_sw}$([ "$note" = - ] || echo " ($note)")"
-  record "$s" "$f" "$k" "$holder" "$new" "$gap" "$fb_gap" "$fb_lost" "$fb_sw" "$note" "$fo_probe"
+  # An outage still going on when the probing ended (the daemons gave the VIP up and exited).
+  local open fb_open=no; open=$(probe_field open_gap_ms)
+  if [ "${open%%.*}" -gt 0 ] 2>/dev/null && [ "${open%%.*}" -ge "${fb_gap%%.*}" ]; then fb_gap=$open; fb_open=yes; fi
+  log "$s $f #$k: $holder -> $new gap ${gap} ms; failback: outage $([ $fb_open = yes ] && echo "at least ")${fb_gap} ms$([ $fb_open = yes ] && echo " (no answer at the end)"), lost ${fb_lost}, VIP moves ${fb_sw}$([ "$note" = - ] || echo " ($note)")"
+  record "$s" "$f" "$k" "$holder" "$new" "$gap" "$fb_gap" "$fb_lost" "$fb_sw" "$note" "$fb_open" "$fo_probe"
 }
 
 # SIGKILL of the active node's HA daemon alone (all its processes): the peer declares it dead
 # and takes the VIP; does the killed node keep it too?
 sigkill_check() {  # SYSTEM
   local s=$1 holder peer p pids both=no
-  revive "$s" >/dev/null
+  revive_after "$s"
+  LAST_TRIAL="$s sigkill"
   holder=$(wait_stable "$s" 150) || die "$s: no stable cluster before the SIGKILL check"
   peer=$(peer_of "$holder")
   p=$(pid_of "$holder" ha)
@@ -388,8 +404,9 @@ def num(v):
     except ValueError: return None
 med = {}
 print("failover gap (ms): last answer from the old node -> first answer from the new one (10 ms probes)")
-print("failback: the failed node back (power-on + daemons, or cables in): longest outage (0 = no probe lost),")
-print("VIP moves, and HA daemons that exited by themselves (the script restarts them)")
+print("failback: the failed node back (power-on + daemons, or cables in): longest outage (0 = no probe lost;")
+print(">: no answer any more when the probing ended), VIP moves, and HA daemons that exited by themselves")
+print("(the script restarts them before the next trial)")
 print("%-17s %-10s %6s %8s %8s %8s | %9s %5s %5s" % ("system", "fault", "trials", "median", "min", "max",
                                                  "fb max ms", "moves", "exits"))
 for s in systems:
@@ -398,15 +415,16 @@ for s in systems:
         if not r: continue
         ok = [v for v in (num(x[5]) for x in r) if v is not None]
         fb = [num(x[6]) or 0.0 for x in r]
+        fb_open = any(x[10] == "yes" for x in r)
         moves = sum(int(x[8]) for x in r if x[8].isdigit())
         ex = sum(1 for x in r if x[9] == "daemon-exited") + \
              sum(1 for e in exits if e[0].split()[:2] == [s, f])
         unsettled = sum(1 for x in r if x[9] == "not-settled")
         if ok: med[(s, f)] = statistics.median(ok)
         cell = lambda v: "%8.1f" % v
-        print("%-17s %-10s %3d/%-2d %s %s %s | %9.1f %5d %5d%s" % (s, f, len(ok), len(r),
+        print("%-17s %-10s %3d/%-2d %s %s %s | %9s %5d %5d%s" % (s, f, len(ok), len(r),
               cell(statistics.median(ok)) if ok else "       -", cell(min(ok)) if ok else "       -",
-              cell(max(ok)) if ok else "       -", max(fb), moves, ex,
+              cell(max(ok)) if ok else "       -", (">" if fb_open else "") + "%.1f" % max(fb), moves, ex,
               ("" if len(ok) == len(r) else "  %d trial(s) without takeover" % (len(r) - len(ok))) +
               ("" if not unsettled else "  %d failback(s) not settled in 150 s" % unsettled)))
 print()
@@ -434,10 +452,12 @@ lab up --example none >/dev/null || die "lab up"
 
 if [ "$MODE" = soak ]; then
   s=clusterd-fast
+  CUR_SYSTEM=$s
   system_up "$s"
   holder=$(wait_stable "$s" 60) || die "$s: no stable cluster"
   log "soak: ${SOAK_SECONDS}s of $s (VIP on $holder) with stress-ng --cpu $SOAK_CPUS on the machine"
-  before1=$(cat "$RESULTS/logs/asterisk1.ha.log" | wc -l); before2=$(cat "$RESULTS/logs/asterisk2.ha.log" | wc -l)
+  declare -A before
+  for n in "${NODES[@]}"; do before[$n]=$(wc -l <"$RESULTS/logs/$n.ha.log"); done
   # stress-ng runs inside the gw host (the lab's down stops it too) and is bounded by --timeout.
   start_in gw stress stress-ng --cpu "$SOAK_CPUS" --cpu-method matrixprod --timeout $(( SOAK_SECONDS + 5 ))s --metrics-brief
   sleep 2
@@ -446,18 +466,23 @@ if [ "$MODE" = soak ]; then
   end_probe
   stop_pid gw stress 10 || true
   moves=$(probe_field switches); lost=$(probe_field lost); maxgap=$(probe_field max_gap_ms); probes=$(probe_field probes)
-  # clusterd's own record of peers declared dead and groups started (the false failovers).
-  dead=0; starts=0
+  # clusterd's own record over the soak: a peer declared dead, the ping node lost, groups started.
+  dead=0; pingl=0
   for n in "${NODES[@]}"; do
-    d=$(grep -ciE 'dead|lost contact' "$RESULTS/logs/$n.ha.log"); dead=$(( dead + d ))
+    tail -n +$(( ${before[$n]} + 1 )) "$RESULTS/logs/$n.ha.log" >"$RESULTS/logs/$n.soak.log"
+    dead=$(( dead + $(grep -c 'is dead' "$RESULTS/logs/$n.soak.log") ))
+    pingl=$(( pingl + $(grep -c 'ping nodes unreachable' "$RESULTS/logs/$n.soak.log") ))
   done
   on=$(vip_holders | tr '\n' ' ')
-  log "soak done"
-  echo "soak: $s, ${SOAK_SECONDS}s, stress-ng --cpu $SOAK_CPUS (both cores saturated)"
-  echo "  probes $probes, lost $lost, longest gap ${maxgap} ms, VIP moves seen by the phones: $moves"
-  echo "  clusterd log lines about a dead peer (both nodes): $dead; VIP at the end on: ${on% }"
-  echo "  false failovers: $moves"
-  printf 'soak\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SOAK_SECONDS" "$probes" "$lost" "$maxgap" "$moves" "$dead" >"$RESULTS/soak.tsv"
+  load=$(grep -E 'cpu +[0-9]' "$RESULTS/logs/gw.stress.log" | tail -1)
+  {
+    echo "soak: $s, ${SOAK_SECONDS}s, stress-ng --cpu $SOAK_CPUS --cpu-method matrixprod on the 2-core machine"
+    echo "  probes $probes, lost $lost, longest gap between answers ${maxgap} ms"
+    echo "  VIP moves seen by the phones (false failovers): $moves"
+    echo "  clusterd log lines over the soak (both nodes): 'node ... is dead' $dead, 'ping nodes unreachable' $pingl"
+    echo "  VIP at the end on: ${on% }"
+    echo "  stress-ng: ${load:-see $RESULTS/logs/gw.stress.log}"
+  } | tee "$RESULTS/soak.txt"
   exit 0
 fi
 
@@ -465,6 +490,7 @@ fi
 for s in $SYSTEMS; do
   var=TRIALS_${s//-/_}
   ntrials=${!var:-$TRIALS}
+  CUR_SYSTEM=$s
   log "=== $s: $ntrials trial(s) of each of: $FAULTS"
   system_up "$s"
   for f in $FAULTS; do

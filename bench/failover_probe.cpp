@@ -15,13 +15,16 @@
 //     it injects a fault. At the end it waits one more second for late answers, writes the
 //     per-probe log (--log: "seq send_ms answer_ms node", "-" for no answer; times relative to
 //     the first send) and prints one summary line on stdout:
-//       probes= answered= lost= first= last= switches= switch_gap_ms= max_gap_ms= lost_run_max=
-//       nodes=NODE:count,...
+//       probes= answered= lost= first= last= switches= switch_gap_ms= max_gap_ms= open_gap_ms=
+//       lost_run_max= nodes=NODE:count,...
 //     switch_gap_ms: receive time of the first answer from a node other than the previous
 //     answer's node minus the receive time of that previous answer (the failover gap: last
 //     answer from the old node to the first from the new one); -1 if no switch. switches: how
 //     many times the answering node changed. max_gap_ms: the longest time between two answers
-//     (any nodes), the outage. lost_run_max: the longest run of consecutive unanswered probes.
+//     (any nodes), the outage. open_gap_ms: if the last probes got no answer, the time from the
+//     last answer (or the first probe) to the last probe sent, an outage that had not ended when
+//     the probing did (0 otherwise). lost_run_max: the longest run of consecutive unanswered
+//     probes.
 //
 // Every number on the command line is checked; errors name the option. Bounded: at most
 // --max-seconds (≤ 3600) of probes, so at most 360000 records at 10 ms.
@@ -293,6 +296,12 @@ int probe(const ProbeOptions& o) {
       if (switch_gap < 0) switch_gap = gap;
     }
   }
+  // Probes still unanswered at the end: the outage had not ended when the probing did.
+  int64_t open_gap = 0;
+  if (!probes.empty() && probes.back().answer_ns < 0) {
+    int64_t from = answers.empty() ? probes.front().sent_ns : answers.back()->answer_ns;
+    open_gap = std::max<int64_t>(0, probes.back().sent_ns - from);
+  }
   size_t lost = 0, run = 0, run_max = 0;
   for (const Probe& p : probes) {
     if (p.answer_ns < 0) {
@@ -321,10 +330,10 @@ int probe(const ProbeOptions& o) {
   auto ms = [](int64_t ns) { return ns < 0 ? std::string("-1") : std::to_string(double(ns) / 1e6); };
   std::printf(
       "probes=%zu answered=%zu lost=%zu first=%s last=%s switches=%d switch_gap_ms=%s "
-      "max_gap_ms=%s lost_run_max=%zu nodes=%s\n",
+      "max_gap_ms=%s open_gap_ms=%s lost_run_max=%zu nodes=%s\n",
       probes.size(), answers.size(), lost, first_node.empty() ? "-" : first_node.c_str(),
       last_node.empty() ? "-" : last_node.c_str(), switches, ms(switch_gap).c_str(),
-      ms(max_gap).c_str(), run_max, nodes.empty() ? "-" : nodes.c_str());
+      ms(max_gap).c_str(), ms(open_gap).c_str(), run_max, nodes.empty() ? "-" : nodes.c_str());
   return 0;
 }
 

@@ -239,15 +239,22 @@ peer_seen() {  # SYSTEM NODE
 }
 
 # Waits until exactly one node holds the VIP, both daemons see each other and both responders
-# run, continuously for STABLE seconds; prints the holder. 1 at the deadline, 2 at once if an HA
-# daemon is gone (it exited by itself: Heartbeat does after a partition heals).
+# run, continuously for STABLE seconds; prints the holder. 1 at the deadline, 2 if an HA daemon
+# is gone for 5 s (it exited by itself).
 wait_stable() {  # SYSTEM SECONDS
-  local s=$1 deadline=$(( $(now_us) + $2 * 1000000 )) since=0 h="" hs stable_us=1000000 n
+  local s=$1 deadline=$(( $(now_us) + $2 * 1000000 )) since=0 h="" hs stable_us=1000000 n gone gone_since=0
   slow "$s" && stable_us=3000000
   while [ "$(now_us)" -lt "$deadline" ]; do
-    for n in "${NODES[@]}"; do
-      alive "$n" ha || { log "$s: the daemon on $n is gone"; return 2; }
-    done
+    # Gone for 5 s (not the moment Heartbeat re-execs itself and forks a new master).
+    gone=""
+    for n in "${NODES[@]}"; do alive "$n" ha || gone="$gone $n"; done
+    if [ -n "$gone" ]; then
+      [ "$gone_since" = 0 ] && gone_since=$(now_us)
+      [ $(( $(now_us) - gone_since )) -ge 5000000 ] && { log "$s: the daemon on$gone is gone"; return 2; }
+      sleep 0.1
+      continue
+    fi
+    gone_since=0
     hs=$(vip_holders | tr '\n' ' ')
     if [ "$(echo $hs | wc -w)" = 1 ] && peer_seen "$s" asterisk1 && peer_seen "$s" asterisk2 &&
        alive asterisk1 responder && alive asterisk2 responder && [ "$(vip_holders | tr '\n' ' ')" = "$hs" ]; then

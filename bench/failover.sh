@@ -32,14 +32,16 @@
 # SIGKILLs the HA daemon alone (its whole process tree, by PID) on the active node and looks, after
 # the peer's deadtime, whether the VIP is on both nodes.
 # soak: SOAK_SECONDS (default 600) of clusterd-fast with `stress-ng --cpu SOAK_CPUS` (default 4)
-# saturating the machine; counts VIP moves seen by the prober and takeovers in clusterd's logs.
+# saturating the machine; counts VIP moves seen by the prober (false failovers) and clusterd's
+# "node ... is dead" and "ping nodes unreachable" log lines over the soak.
 #
 # Every daemon is started by this script inside its node (`hapbx lab exec NODE -- setsid ...`,
 # PIDs recorded) in a private lab (HAPBX_LAB_DIR under /tmp) whose nodes have their own /run and
 # /var/lib/heartbeat (HAPBX_LAB_PRIVATE_DIRS), and stopped by PID or by the lab's power-off;
 # `hapbx lab down` at the end removes the rest. Raw results: $RESULTS (default a new directory
 # /tmp/hapbx-bench-failover-results.XXXXXX): results.tsv, the probe logs, the daemons' logs.
-# Needs root, keepalived, heartbeat, resource-agents, stress-ng (make bench-deps).
+# Needs root, keepalived, heartbeat, resource-agents, net-tools (IPaddr's ifconfig), stress-ng
+# (make bench-deps) and the build's failover_probe, failover_nosync.so, clusterd, hapbx.
 set -u
 BIN=$(cd "${1:?usage: $0 BIN_DIR [run|soak]}" && pwd) || exit 2
 MODE=${2:-run}

@@ -46,7 +46,8 @@ BIND_DIRS=(/etc/hapbx /etc/ha.d /replica /var/lib/hapbx /var/log/hapbx)
 # shellcheck disable=SC2206 # a list of paths on purpose
 TMPFS_DIRS=(/run/hapbx /dev/hapbx ${HAPBX_LAB_PRIVATE_DIRS:-})
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-EXAMPLES=(none vip)
+EXAMPLES=(none vip thesis)
+DISK_MB=${HAPBX_LAB_DISK_MB:-64}  # the thesis example's replicated disk (the initial sync copies it all)
 
 die() { echo "hapbx lab: $*" >&2; exit 1; }
 usage() { sed -n '/^# Usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -61,40 +62,46 @@ holder() { cat "$STATE/$1/holder.pid" 2>/dev/null; }
 holder_alive() { local p; p=$(holder "$1") && [ -n "$p" ] && readlink "/proc/$p/ns/mnt" >/dev/null 2>&1; }
 
 # PIDs of every process in HOST's mount namespace (the holder and all it runs): "its" processes.
+# One find over /proc (a power cut must not spend a fork per process of the machine).
 host_pids() {
-  local h=$1 p ref pid
+  local h=$1 p ref
   p=$(holder "$h") || return 0
   ref=$(readlink "/proc/$p/ns/mnt" 2>/dev/null) || return 0
-  for pid in /proc/[0-9]*; do
-    pid=${pid#/proc/}
-    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ref" ] && echo "$pid"
-  done
+  ref=${ref//[/\\[}; ref=${ref//]/\\]}  # find's -lname is a glob
+  find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "$ref" 2>/dev/null | cut -d/ -f3
 }
 
 # Loop devices attached to a file in this host's private directories (same inode and device, as
 # the host sees it, as the one the loop holds): the devices its replicad made over its FUSE file
-# (in /run/hapbx) or over an image in /var/lib/hapbx. Loop devices are global, so
-# this is how a host's own are told from every other one; nothing else is ever detached.
+# (in /run/hapbx) or over an image in /var/lib/hapbx. Loop devices are global, so this is how a
+# host's own are told from every other one; nothing else is ever detached. Candidates come from
+# sysfs (a path string, no I/O), and only those are asked for their backing inode: asking every
+# loop device on the machine (losetup -l) would wait on every other lab's FUSE daemon, and a
+# power cut must not wait.
 host_loops() {
-  local h=$1 p name ino majmin file seen
+  local h=$1 p dev file ino majmin seen
   holder_alive "$h" || return 0
   p=$(holder "$h")
-  while read -r name ino majmin file; do
-    [ -n "$file" ] || continue
+  for dev in /sys/block/loop*; do
+    file=$(cat "$dev/loop/backing_file" 2>/dev/null) || continue
     file=${file% (deleted)}
     # Only files in the host's private directories: the rest of the tree is the machine's own.
     case "$file" in
       /replica/*|/var/lib/hapbx/*|/etc/hapbx/*|/etc/ha.d/*|/run/hapbx/*|/dev/hapbx/*) ;;
       *) continue ;;
     esac
+    read -r ino majmin < <(timeout 2 losetup -n -O BACK-INO,BACK-MAJ:MIN "/dev/${dev##*/}" 2>/dev/null) || continue
     seen=$(timeout 2 nsenter -t "$p" -m -- stat -c '%i %Hd:%Ld' "$file" 2>/dev/null) || continue
-    [ "$seen" = "$ino $majmin" ] && echo "$name"
-  done < <(losetup -l -n -O NAME,BACK-INO,BACK-MAJ:MIN,BACK-FILE 2>/dev/null)
+    [ "$seen" = "$ino $majmin" ] && echo "/dev/${dev##*/}"
+  done
 }
 
 detach_loops() {  # LOOP...: after the host's processes are gone (its filesystems with them)
   local l
-  for l in "$@"; do timeout 10 losetup -d "$l" 2>/dev/null || echo "warning: could not detach $l" >&2; done
+  for l in "$@"; do
+    losetup "$l" >/dev/null 2>&1 || continue  # its replicad released it already
+    timeout 10 losetup -d "$l" 2>/dev/null || echo "warning: could not detach $l" >&2
+  done
 }
 
 # The holder: enters the host's network namespace, makes its mount and UTS namespaces, mounts its
@@ -128,6 +135,21 @@ start_holder() {
     sleep 0.02
   done
   die "$h: its namespaces did not come up: $(cat "$dir/holder.log")"
+}
+
+# Power cut: every process of HOST dies at once, the holder last. The order matters: the last
+# process to leave a mount namespace unmounts its filesystems, and if that were replicad, the
+# ext4 on its own FUSE-backed device would wait forever for writeback that only replicad can do
+# (a process stuck in D state, its loop device hung for every losetup on the machine). With the
+# holder last, replicad's death has closed its FUSE connection and the unmount fails fast, as a
+# disk that lost power does.
+power_cut() {  # HOST: true when nothing of HOST is left
+  local h=$1
+  fault_instant "$h"
+  kill_host "$h" KILL keep
+  wait_host_empty "$h" 5 keep
+  kill_host "$h" KILL
+  wait_host_empty "$h" 5
 }
 
 kill_host() {  # HOST SIGNAL [keep-holder]
@@ -177,19 +199,39 @@ wait_daemon() {  # HOST NAME SECONDS CMD...: CMD run in the host says it answers
   return 1
 }
 
+in_host() { local h=$1; shift; nsenter -t "$(holder "$h")" -n -m -u -- "$@"; }
+
 # What the node runs at boot, in order (one daemon per line of $STATE/HOST/boot).
-boot_node() {  # HOST
-  local h=$1 b d
-  [ -s "$STATE/$h/boot" ] || return 0
+boot_node() {  # HOST [BOOT-FILE]
+  local h=$1 list=${2:-$STATE/$1/boot} b d
+  [ -s "$list" ] || return 0
   b=$(bin_dir)
   while read -r d; do
     case "$d" in
+      replicad)
+        start_daemon "$h" replicad "$b/replicad" --config /etc/hapbx/r0.res --socket /run/hapbx/replicad.sock
+        wait_daemon "$h" replicad 10 "$b/hapbx" replica --socket /run/hapbx/replicad.sock status || return 1 ;;
       clusterd)
         start_daemon "$h" clusterd "$b/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock
         wait_daemon "$h" clusterd 10 "$b/hapbx" cluster --socket /run/hapbx/clusterd.sock status || return 1 ;;
       *) echo "$h: unknown boot entry '$d'" >&2; return 1 ;;
     esac
-  done <"$STATE/$h/boot"
+  done <"$list"
+}
+
+# A clean shutdown stops the booted daemons in reverse order, each to the end, as init does
+# (clusterd hands the group over and demotes the disk while replicad still runs), then the rest.
+stop_daemons() {  # HOST
+  local h=$1 d pid i
+  [ -s "$STATE/$h/boot" ] || return 0
+  for d in $(tac "$STATE/$h/boot"); do
+    pid=$(cat "$STATE/$h/$d.pid" 2>/dev/null) || continue
+    # Still the daemon we started (its PID not reused by a process elsewhere).
+    [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(readlink "/proc/$(holder "$h")/ns/mnt")" ] || continue
+    kill -TERM "$pid" 2>/dev/null || continue
+    for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$pid" 2>/dev/null && echo "$h: $d (pid $pid) still running after 30 s" >&2
+  done
 }
 
 # Installs examples/NAME into every node (Heartbeat's files in /etc/ha.d, authkeys mode 600 as
@@ -205,9 +247,48 @@ install_example() {  # NAME
         cp "$ROOT/examples/vip/ha.cf" "$ROOT/examples/vip/haresources" "$ROOT/examples/vip/authkeys" "$d/"
         chmod 600 "$d/authkeys"
         echo clusterd >"$STATE/$h/boot" ;;
+      thesis)
+        cp "$ROOT/examples/thesis/ha.cf" "$ROOT/examples/thesis/haresources" "$ROOT/examples/thesis/authkeys" "$d/"
+        chmod 600 "$d/authkeys"
+        cp "$ROOT/examples/thesis/r0.res" "$STATE/$h/root/etc-hapbx/"
+        # The PBX's seed configuration: its first start copies it onto the replicated disk.
+        mkdir -p "$STATE/$h/root/etc-hapbx/pbx"
+        cp "$ROOT"/examples/thesis/{sip,extensions,rtp,cdr}.conf "$STATE/$h/root/etc-hapbx/pbx/"
+        truncate -s "${DISK_MB}M" "$STATE/$h/root/var-lib-hapbx/r0.img"
+        printf 'replicad\nclusterd\n' >"$STATE/$h/boot" ;;
     esac
   done
   echo "$name" >"$STATE/example"
+}
+
+# The thesis example's first boot, as an administrator does it once: metadata on both disks, the
+# initial full sync from asterisk1, an ext4 filesystem on the replicated disk; then the cluster
+# takes over (clusterd promotes, mounts, takes the VIP and starts pbxd, which lays out /replica).
+init_thesis() {
+  local b h; b=$(bin_dir)
+  local rep=("$b/hapbx" replica --socket /run/hapbx/replicad.sock)
+  for h in "${NODES[@]}"; do
+    printf 'replicad\n' >"$STATE/$h/boot.first"
+    boot_node "$h" "$STATE/$h/boot.first" || return 1
+    rm -f "$STATE/$h/boot.first"
+    in_host "$h" "${rep[@]}" create-md r0 >/dev/null || { echo "$h: create-md r0 failed" >&2; return 1; }
+    in_host "$h" "${rep[@]}" up r0 >/dev/null || { echo "$h: up r0 failed" >&2; return 1; }
+  done
+  # Both listen now: connect at once rather than at the next connect-int.
+  for h in "${NODES[@]}"; do in_host "$h" "${rep[@]}" connect r0 >/dev/null 2>&1; done
+  in_host asterisk1 "${rep[@]}" wait-connect r0 30 >/dev/null || { echo "r0 did not connect" >&2; return 1; }
+  in_host asterisk1 "${rep[@]}" primary --force r0 >/dev/null || { echo "asterisk1: primary --force r0 failed" >&2; return 1; }
+  in_host asterisk1 mkfs.ext4 -q -F /dev/hapbx/r0 >/dev/null || { echo "mkfs.ext4 on /dev/hapbx/r0 failed" >&2; return 1; }
+  in_host asterisk1 "${rep[@]}" wait-sync r0 120 >/dev/null || { echo "the initial sync did not finish" >&2; return 1; }
+  in_host asterisk1 "${rep[@]}" secondary r0 >/dev/null || { echo "asterisk1: secondary r0 failed" >&2; return 1; }
+  for h in "${NODES[@]}"; do
+    start_daemon "$h" clusterd "$b/clusterd" --config-dir /etc/ha.d --socket /run/hapbx/clusterd.sock
+  done
+  for h in "${NODES[@]}"; do
+    wait_daemon "$h" clusterd 10 "$b/hapbx" cluster --socket /run/hapbx/clusterd.sock status || return 1
+  done
+  # Up means the PBX answers: asterisk1 (preferred) promoted r0, mounted /replica, took the VIP.
+  wait_daemon asterisk1 clusterd 30 "$b/hapbx" pbx --socket /run/hapbx/pbxd.sock core show version || return 1
 }
 
 cmd_up() {
@@ -272,7 +353,11 @@ HOSTS
   done
   ip netns exec "${p}asterisk1" ping -c 1 -W 2 -q 198.18.1.12 >/dev/null 2>&1 || die "the replication link does not answer"
   install_example "$example"
-  for h in "${NODES[@]}"; do boot_node "$h" || die "$h did not boot (the lab stays up for a look: hapbx lab down)"; done
+  if [ "$example" = thesis ]; then
+    init_thesis || die "the thesis example did not come up (the lab stays up for a look; hapbx lab down)"
+  else
+    for h in "${NODES[@]}"; do boot_node "$h" || die "$h did not boot (the lab stays up for a look: hapbx lab down)"; done
+  fi
   echo "lab up: prefix $p, hosts ${HOSTS[*]}, example $example (state in $STATE)"
 }
 
@@ -349,6 +434,10 @@ links_on() {  # HOST
   ip -n "$(ns lan)" link set "to-$h" up
 }
 
+# The instant (epoch µs) the fault really begins, for whoever measures from it: after the lab's
+# own bookkeeping (finding the node's loop devices), right before links or processes go.
+fault_instant() { echo "${EPOCHREALTIME/./}" >"$STATE/$1/fault_at"; }
+
 fault_one() {  # VERB NODE [ARG]
   local verb=$1 h=$2 arg=${3:-} n
   n=$(ns "$h")
@@ -357,6 +446,7 @@ fault_one() {  # VERB NODE [ARG]
       local state=down ifs
       [ "$verb" = cable-plug ] && state=up
       case "${arg:-all}" in lan) ifs=eth0 ;; repl) ifs=eth1 ;; all) ifs="eth0 eth1" ;; *) die "cable: lan, repl or all" ;; esac
+      fault_instant "$h"
       for i in $ifs; do ip -n "$n" link show "$i" >/dev/null 2>&1 && ip -n "$n" link set "$i" "$state"; done
       # The bridge side too, so the far end sees the carrier go.
       [ "${arg:-all}" != repl ] && ip -n "$(ns lan)" link set "to-$h" "$state"
@@ -364,6 +454,8 @@ fault_one() {  # VERB NODE [ARG]
     shutdown)
       holder_alive "$h" || { echo "$h is already off"; return 0; }
       local loops; loops=$(host_loops "$h")
+      fault_instant "$h"
+      stop_daemons "$h"
       kill_host "$h" TERM keep
       wait_host_empty "$h" 15 keep || { echo "$h: processes left after 15 s, killing them" >&2; kill_host "$h" KILL keep; }
       kill_host "$h" KILL
@@ -373,8 +465,7 @@ fault_one() {  # VERB NODE [ARG]
       echo "$h: shut down" ;;
     power-off)
       local loops; loops=$(host_loops "$h")
-      kill_host "$h" KILL
-      wait_host_empty "$h" 5 || die "$h: processes survived SIGKILL"
+      power_cut "$h" || die "$h: processes survived SIGKILL"
       detach_loops $loops
       links_off "$h"
       echo "$h: powered off" ;;
@@ -412,8 +503,9 @@ cmd_fault() {
     # Both at once (general power loss): the same signal in the same instant.
     if [ "$verb" = power-off ]; then
       local loops; loops="$(host_loops asterisk1) $(host_loops asterisk2)"
-      kill_host asterisk1 KILL; kill_host asterisk2 KILL
-      wait_host_empty asterisk1 5; wait_host_empty asterisk2 5
+      fault_instant asterisk1; fault_instant asterisk2
+      kill_host asterisk1 KILL keep; kill_host asterisk2 KILL keep
+      power_cut asterisk1; power_cut asterisk2
       detach_loops $loops
       links_off asterisk1; links_off asterisk2
       echo "asterisk1 and asterisk2: powered off"

@@ -1,6 +1,8 @@
 // clusterd's driver (see cluster_daemon.h).
 #include "cluster/cluster_daemon.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -11,10 +13,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <arpa/inet.h>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -27,12 +31,22 @@
 #include "cluster/heartbeat_message.h"
 #include "cluster/membership.h"
 #include "cluster/resource_agent.h"
+#include "cluster/resource_guard.h"
 #include "cluster/resource_manager.h"
+#include "cluster/respawn.h"
 #include "core/clock.h"
 #include "core/control_server.h"
 #include "core/json_writer.h"
 
 namespace hapbx::cluster {
+
+std::string guard_file(const ClusterDaemonOptions& o) {
+  if (!o.guard_file.empty()) return o.guard_file;
+  std::string base = o.socket;
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".sock") == 0) base.resize(base.size() - 5);
+  return base + ".guard";
+}
+
 namespace {
 
 using asio::ip::udp;
@@ -98,6 +112,7 @@ class AgentRunner {
 struct LocalAddresses {
   std::vector<std::string> mine;
   std::map<std::string, std::string> broadcast;  // interface -> address
+  std::map<std::string, in_addr> first;          // interface -> its first IPv4 address
 };
 LocalAddresses local_addresses() {
   LocalAddresses out;
@@ -108,6 +123,7 @@ LocalAddresses local_addresses() {
     char buf[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
     out.mine.emplace_back(buf);
+    if (!out.first.count(i->ifa_name)) out.first[i->ifa_name] = reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
     if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_netmask && !out.broadcast.count(i->ifa_name)) {
       // The configured broadcast address, or (none configured: `ip addr add` without brd) the
       // one the address and its mask imply.
@@ -218,7 +234,8 @@ class PingProber {
 
 class ClusterDaemon {
  public:
-  ClusterDaemon(ClusterDaemonOptions o, HaConfig cfg, AuthKeys keys, HaResources res, std::string node, std::string peer)
+  ClusterDaemon(ClusterDaemonOptions o, HaConfig cfg, AuthKeys keys, HaResources res, std::string node, std::string peer,
+                int guard_lock_fd)
       : options_(std::move(o)),
         cfg_(std::move(cfg)),
         keys_(std::move(keys)),
@@ -228,9 +245,24 @@ class ClusterDaemon {
         signals_(io_, SIGTERM, SIGINT),
         timer_(io_),
         ping_timer_(io_),
-        control_(io_, options_.socket, core::ControlServerOptions{"clusterd", "hapbx cluster"}) {}
+        control_(io_, options_.socket, core::ControlServerOptions{"clusterd", "hapbx cluster"}),
+        guard_timer_(io_),
+        respawner_(io_, cfg_.respawn) {
+    agent_options_.resource_dir = options_.resource_dir.empty() ? options_.config_dir + "/resource.d" : options_.resource_dir;
+    agent_options_.takeover_checks = true;
+    agent_options_.vip_probe = options_.vip_probe;
+    agent_options_.bin_dir = options_.bin_dir;
+    agent_options_.peer_fenced = [f = peer_fenced_] { return f->load(); };
+    guard_ = std::make_unique<ResourceGuard>(guard_file(options_), guard_lock_fd, res_.groups.front(), agent_options_);
+  }
+
+  // After the loop: tell the guard we end cleanly (whatever is left here was left on purpose).
+  ~ClusterDaemon() { guard_->clean_exit(); }
 
   Status init() {
+    // The guard first: nothing is started before a SIGKILL of ours is covered.
+    if (Status s = guard_->spawn(); !s) return s;
+    watch_guard();
     if (Status s = open_media(); !s) return s;
     if (!cfg_.ping_groups.empty()) {
       prober_ = std::make_unique<PingProber>(io_, cfg_.ping_groups, cfg_.deadping, now());
@@ -261,7 +293,7 @@ class ClusterDaemon {
     rc.ping_nodes = prober_ != nullptr;
     for (const ResourceSpec& r : g.resources) {
       rc.group.resources.push_back(ManagedResource{r.text, r.type});
-      agents_.push_back(make_agent(r));
+      agents_.push_back(make_resource_agent(r, agent_options_));
     }
     rm_ = std::make_unique<ResourceManager>(rc, now());
     register_commands();
@@ -271,8 +303,16 @@ class ClusterDaemon {
     });
     for (std::size_t i = 0; i < media_.size(); ++i) receive(i);
     ping_tick();
-    spdlog::info("clusterd {} up: peer {}, {} media, group of {} resource(s) preferring {}", node_, peer_,
-                 media_.size(), agents_.size(), g.preferred_node);
+    ready_tick();
+    // asio opens its sockets without close-on-exec: a heartbeat socket or the control socket
+    // inherited by pbxd or a script's daemon would outlive us (a restarted clusterd would find
+    // the control socket "in use"). Everything we hold is close-on-exec before an agent runs.
+    close_on_exec_all();
+    respawner_.on_started = [this](pid_t p) { guard_->child(p); };
+    respawner_.on_reaped = [this](pid_t p) { guard_->reaped(p); };
+    if (Status s = respawner_.start(); !s) return s;
+    spdlog::info("clusterd {} up (pid {}, resource guard pid {}): peer {}, {} media, group of {} resource(s) preferring {}", node_,
+                 getpid(), guard_->pid(), peer_, media_.size(), agents_.size(), g.preferred_node);
     pump();
     return {};
   }
@@ -285,25 +325,44 @@ class ClusterDaemon {
  private:
   core::TimePoint now() const { return clock_.now(); }
 
-  ResourceAgentPtr make_agent(const ResourceSpec& r) {
-    switch (r.kind()) {
-      case ResourceKind::Vip: return make_vip_agent(std::get<VipSpec>(r.spec), r.text);
-      case ResourceKind::Replica: return make_replica_agent(std::get<ReplicaSpec>(r.spec).resource);
-      case ResourceKind::Filesystem: return make_filesystem_agent(std::get<FilesystemSpec>(r.spec), r.text);
-      case ResourceKind::Pbx: {
-        // The thesis layout on the replicated disk (issue 6 makes it the product's own).
-        PbxAgentOptions o;
-        o.args = {"--config-dir", "/replica/etc/hapbx", "--state-dir", "/replica/lib"};
-        return make_pbx_agent(o);
+  static void close_on_exec_all() {
+    std::vector<int> fds;
+    if (DIR* d = opendir("/proc/self/fd")) {
+      const int own = dirfd(d);
+      while (dirent* e = readdir(d)) {
+        const int fd = std::atoi(e->d_name);
+        if (fd > 2 && fd != own) fds.push_back(fd);
       }
-      case ResourceKind::Lsb: {
-        LsbOptions o;
-        const std::string dir = options_.resource_dir.empty() ? options_.config_dir + "/resource.d" : options_.resource_dir;
-        o.script_dirs = {dir, "/etc/init.d"};
-        return make_lsb_agent(std::get<LsbSpec>(r.spec).script, r.args, o);
-      }
+      closedir(d);
     }
-    return nullptr;
+    for (int fd : fds)
+      if (const int f = fcntl(fd, F_GETFD); f >= 0 && !(f & FD_CLOEXEC)) fcntl(fd, F_SETFD, f | FD_CLOEXEC);
+  }
+
+  // The guard's channel is readable only when the guard has ended (it never writes after
+  // "ready"): spawn a new one, with a back-off so a guard that cannot run does not spin.
+  void watch_guard() {
+    if (guard_->channel() < 0) return;
+    // Close-on-exec like the original: an agent's child (pbxd, a script's daemon) holding a copy
+    // would keep the channel open after our death, and the guard would never notice it.
+    const int watch = fcntl(guard_->channel(), F_DUPFD_CLOEXEC, 3);
+    if (watch < 0) {
+      spdlog::error("resource guard: cannot watch its channel: {}", std::strerror(errno));
+      return;
+    }
+    guard_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, watch);
+    guard_watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+      if (ec || leaving_) return;
+      guard_watch_.reset();
+      const auto delay = guard_backoff_.after_exit(now() - guard_since_);
+      guard_timer_.expires_after(delay);
+      guard_timer_.async_wait([this](const std::error_code& e) {
+        if (e || leaving_) return;
+        guard_->respawn_after_death();
+        guard_since_ = now();
+        watch_guard();
+      });
+    });
   }
 
   Status open_media() {
@@ -323,7 +382,8 @@ class ClusterDaemon {
         address = b->second;
         u.text = fmt::format("bcast {}", m.interface);
       } else {
-        return make_error(fmt::format("ha.cf:{}: mcast is not supported yet (use bcast or ucast)", m.line));
+        address = m.address;
+        u.text = fmt::format("mcast {} {}", m.interface, m.address);
       }
       std::error_code ec;
       const auto ip = asio::ip::make_address_v4(address, ec);
@@ -341,9 +401,38 @@ class ClusterDaemon {
         return make_error(fmt::format("ha.cf:{}: {}: cannot use interface {}: {}", m.line, u.text, m.interface, std::strerror(errno)));
       u.socket->bind(udp::endpoint(asio::ip::address_v4::any(), m.port), ec);
       if (ec) return make_error(fmt::format("ha.cf:{}: {}: bind port {}: {}", m.line, u.text, m.port, ec.message()));
+      if (m.kind == MediumKind::Mcast)
+        if (Status s = join_group(fd, m, ip, local, u.text); !s) return s;
       media_.push_back(std::move(u));
     }
     if (media_.empty()) return make_error("ha.cf: no medium left to reach the peer (every ucast address is this node's own?)");
+    return {};
+  }
+
+  // mcast IF GROUP PORT TTL LOOP: join GROUP on IF (by its index and first IPv4 address), send
+  // to it out of IF with TTL, looping our own datagrams back only if LOOP (membership drops
+  // them anyway).
+  static Status join_group(int fd, const Medium& m, const asio::ip::address_v4& group, const LocalAddresses& local,
+                           const std::string& text) {
+    if (!group.is_multicast())
+      return make_error(fmt::format("ha.cf:{}: {}: {} is not an IPv4 multicast group (224.0.0.0/4)", m.line, text, m.address));
+    const unsigned index = if_nametoindex(m.interface.c_str());
+    auto a = local.first.find(m.interface);
+    if (index == 0 || a == local.first.end())
+      return make_error(fmt::format("ha.cf:{}: {}: the interface has no IPv4 address", m.line, text));
+    ip_mreqn req{};
+    req.imr_multiaddr.s_addr = htonl(group.to_uint());
+    req.imr_address = a->second;
+    req.imr_ifindex = static_cast<int>(index);
+    auto fail = [&](const char* what) {
+      return make_error(fmt::format("ha.cf:{}: {}: {}: {}", m.line, text, what, std::strerror(errno)));
+    };
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &req, sizeof req) != 0) return fail("cannot join the group");
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &req, sizeof req) != 0) return fail("IP_MULTICAST_IF");
+    const int ttl = m.ttl;
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) return fail("IP_MULTICAST_TTL");
+    const unsigned char loop = m.loop ? 1 : 0;
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0) return fail("IP_MULTICAST_LOOP");
     return {};
   }
 
@@ -370,13 +459,22 @@ class ClusterDaemon {
     if (m->node == node_) return;  // our own broadcast
     const auto accepted_before = membership_->counters().accepted;
     membership_->on_heartbeat(*m, i, now());
-    if (membership_->counters().accepted != accepted_before && m->node == peer_ && m->claim) {
+    // Only while the peer is a member: the heartbeat that says it leaves (or any that made it
+    // dead) must not make the resource manager see it up again.
+    if (membership_->counters().accepted != accepted_before && m->node == peer_ && m->claim &&
+        membership_->state(peer_) == NodeState::Up) {
       Announcement a;
       a.claim = static_cast<GroupClaim>(m->claim->claim);
       a.ping_ok = m->claim->ping_ok;
       a.wants_group = m->claim->wants_group;
+      a.ready = m->claim->ready;
       pump_membership();  // NodeUp before the announcement
+      const GroupClaim before = rm_->status(now()).peers.claim;
       rm_->peer_announcement(a, now());
+      const auto held = [](GroupClaim c) {
+        return c == GroupClaim::Acquiring || c == GroupClaim::Holds || c == GroupClaim::Releasing;
+      };
+      if (rm_->running() && held(before) && !held(a.claim)) reannounce_vips();
     }
     pump();
   }
@@ -399,6 +497,7 @@ class ClusterDaemon {
               if (ec && (++send_errors_ < 10 || send_errors_ % 1000 == 0))
                 spdlog::warn("{}: heartbeat not sent to {}: {}", u.text, u.destination.address().to_string(), ec.message());
             } else if constexpr (std::is_same_v<T, membership_action::NodeUp>) {
+              *peer_fenced_ = false;
               rm_->peer_up(now());
               start_once();
             } else if constexpr (std::is_same_v<T, membership_action::NodeDead>) {
@@ -423,6 +522,11 @@ class ClusterDaemon {
     started_ = true;
     ping_ok_ = !prober_ || prober_->reachable(now());
     rm_->ping_reachability(ping_ok_, now());
+    // Before the first announcement: a node booting with a stale disk must not say "ready" even
+    // once, or its peer fails the group back to it (no agent job runs yet: safe on this thread).
+    bool ready = true;
+    for (auto& a : agents_) ready = ready && a->ready();
+    rm_->local_ready(ready, now());
     rm_->startup(now());
   }
 
@@ -445,6 +549,46 @@ class ClusterDaemon {
     });
   }
 
+  // Both nodes held the group (a healed partition) and the peer yielded: the LAN may still send
+  // to its MAC. The VIP agents' start is idempotent and sends the gratuitous ARP again.
+  void reannounce_vips() {
+    spdlog::info("{} let go of the group while we hold it: announcing the VIPs again", peer_);
+    const ResourceGroup& g = res_.groups.front();
+    for (std::size_t k = 0; k < agents_.size(); ++k) {
+      if (g.resources[k].kind() != ResourceKind::Vip) continue;
+      runner_->post(
+          [agent = agents_[k].get()] {
+            Status st = agent->start();
+            return st ? AgentResult::ok() : AgentResult::failed(st.error().message);
+          },
+          [](AgentResult) {});
+    }
+  }
+
+  // While the group is elsewhere, asks the agents (on the agent thread, after whatever it is
+  // doing) whether they could start here, so the peer never hands the group to a node whose disk
+  // is still resyncing (resource_manager.h, "Readiness").
+  void ready_tick() {
+    if (started_ && !ready_check_running_ && !rm_->any_resource_active()) {
+      ready_check_running_ = true;
+      runner_->post(
+          [this] {
+            bool ready = true;
+            for (auto& a : agents_) ready = ready && a->ready();
+            return ready ? AgentResult::ok() : AgentResult::failed("not ready");
+          },
+          [this](AgentResult r) {
+            ready_check_running_ = false;
+            rm_->local_ready(r.outcome == AgentOutcome::Ok, now());
+            pump();
+          });
+    }
+    ready_timer_.expires_after(std::chrono::milliseconds(200));
+    ready_timer_.async_wait([this](const std::error_code& ec) {
+      if (!ec) ready_tick();
+    });
+  }
+
   static void log(int level, const std::string& text) {
     if (level == 0) spdlog::info("{}", text);
     else if (level == 1) spdlog::warn("{}", text);
@@ -457,6 +601,7 @@ class ClusterDaemon {
           [this](auto& act) {
             using T = std::decay_t<decltype(act)>;
             if constexpr (std::is_same_v<T, rm_action::StartResource>) {
+              guard_->started(act.index);
               run_agent(act.op, [agent = agents_[act.index].get()] {
                 Status s = agent->start();
                 return s ? AgentResult::ok() : AgentResult::failed(s.error().message);
@@ -465,7 +610,7 @@ class ClusterDaemon {
               run_agent(act.op, [agent = agents_[act.index].get()] {
                 Status s = agent->stop();
                 return s ? AgentResult::ok() : AgentResult::failed(s.error().message);
-              });
+              }, act.index);
             } else if constexpr (std::is_same_v<T, rm_action::MonitorResource>) {
               run_agent(act.op, [agent = agents_[act.index].get()] {
                 auto st = agent->status();
@@ -485,12 +630,14 @@ class ClusterDaemon {
                     return AgentResult::failed(fmt::format("stonith exit {}: {}", r.exit_status, r.output));
                   },
                   [this, op](AgentResult r) {
+                    if (r.outcome == AgentOutcome::Ok) *peer_fenced_ = true;
                     rm_->fence_result(op, r, now());
                     pump();
                   });
             } else if constexpr (std::is_same_v<T, rm_action::Announce>) {
               membership_->set_claim(ClaimReport{static_cast<std::uint8_t>(act.announcement.claim),
-                                                 act.announcement.ping_ok, act.announcement.wants_group});
+                                                 act.announcement.ping_ok, act.announcement.wants_group,
+                                                 act.announcement.ready});
             } else if constexpr (std::is_same_v<T, rm_action::GroupStateChanged>) {
               // The resource manager logs the change itself.
             } else if constexpr (std::is_same_v<T, rm_action::Log>) {
@@ -501,8 +648,10 @@ class ClusterDaemon {
     }
   }
 
-  void run_agent(std::uint64_t op, std::function<AgentResult()> job) {
-    runner_->post(std::move(job), [this, op](AgentResult r) {
+  // `stopped`: the job is resource i's stop; when it succeeds the guard forgets resource i.
+  void run_agent(std::uint64_t op, std::function<AgentResult()> job, std::optional<std::size_t> stopped = std::nullopt) {
+    runner_->post(std::move(job), [this, op, stopped](AgentResult r) {
+      if (stopped && r.outcome == AgentOutcome::Ok) guard_->stopped(*stopped);
       rm_->agent_result(op, r, now());
       pump();
     });
@@ -552,20 +701,27 @@ class ClusterDaemon {
       for (std::size_t i = agents_.size(); i-- > 0;) {
         runner_->post([agent = agents_[i].get()] {
           Status s = agent->stop();
-          if (!s) spdlog::error("{}", s.error().message);
+          if (!s) return AgentResult::failed(s.error().message);
           return AgentResult::ok();
-        }, [](AgentResult) {});
+        }, [this, i](AgentResult r) {
+          if (r.outcome == AgentOutcome::Ok) guard_->stopped(i);
+          else spdlog::error("{}", r.reason);
+        });
       }
       forced_stop_ = true;
     }
     shutdown_deadline_ = now() + std::chrono::seconds(60);
+    respawner_.stop([this] { respawn_stopped_ = true; });
     wait_idle();
   }
 
   void wait_idle() {
-    const bool done = forced_stop_ ? runner_->idle() : !rm_->any_resource_active();
+    const bool done = (forced_stop_ ? runner_->idle() : !rm_->any_resource_active()) && respawn_stopped_;
     if (done || now() >= shutdown_deadline_) {
       if (!done) spdlog::error("resources still active after 60 s: leaving anyway");
+      leaving_ = true;
+      guard_timer_.cancel();
+      if (guard_watch_) guard_watch_->cancel();
       membership_->leave(now());
       pump_membership();
       timer_.cancel();
@@ -607,7 +763,9 @@ class ClusterDaemon {
     const auto rs = rm_->status(now());
     if (json) {
       core::JsonWriter w;
-      w.begin_object().field("node", node_).field("state", std::string(rs.state)).field("reason", std::string(to_string(rs.reason)));
+      w.begin_object().field("node", node_).field("pid", static_cast<std::int64_t>(getpid()))
+          .field("guard_pid", static_cast<std::int64_t>(guard_->pid()))
+          .field("state", std::string(rs.state)).field("reason", std::string(to_string(rs.reason)));
       w.field("holder", std::string(to_string(rs.holder))).field("claim", std::string(to_string(rs.mine.claim)));
       w.key("peers").begin_array();
       for (const auto& n : nodes) {
@@ -626,11 +784,21 @@ class ClusterDaemon {
       }
       w.end_array().field("rejected_datagrams", static_cast<std::uint64_t>(rejected_));
       if (prober_) w.field("ping_ok", ping_ok_);
+      resource_fields(w, rs);
+      w.key("respawn").begin_array();
+      for (const auto& p : respawner_.status()) {
+        w.begin_object().field("command", p.command).field("user", p.user).field("pid", static_cast<std::int64_t>(p.pid))
+            .field("starts", p.starts);
+        if (p.last_exit) w.field("last_exit", *p.last_exit);
+        w.end_object();
+      }
+      w.end_array();
       w.end_object();
       return CommandResult::success(w.take() + "\n");
     }
-    std::string out = fmt::format("{} (this node): group {} ({}), holder {}, announcing {}\n", node_, rs.state,
-                                  to_string(rs.reason), to_string(rs.holder), to_string(rs.mine.claim));
+    std::string out = fmt::format("{} (this node; clusterd pid {}, resource guard pid {}): group {} ({}), holder {}, announcing {}\n",
+                                  node_, getpid(), guard_->pid(), rs.state, to_string(rs.reason), to_string(rs.holder),
+                                  to_string(rs.mine.claim));
     for (const auto& n : nodes) {
       out += fmt::format("{}: {}, last heartbeat {}, announcing {}\n", n.name, to_string(n.state), age(n.last_heard_age),
                          to_string(rs.peers.claim));
@@ -638,25 +806,74 @@ class ClusterDaemon {
         out += fmt::format("  link {}: {}, {}\n", media_[i].text, n.media[i].up ? "up" : "down", age(n.media[i].last_heard_age));
     }
     if (prober_) out += fmt::format("ping nodes: {}\n", ping_ok_ ? "reachable" : "UNREACHABLE");
+    out += "resources:\n" + resource_lines(rs);
+    for (const auto& p : respawner_.status())
+      out += fmt::format("respawn {} (as {}): {}, started {} time(s){}\n", p.command, p.user,
+                         p.pid > 0 ? fmt::format("pid {}", p.pid) : std::string("not running"), p.starts,
+                         p.last_exit ? fmt::format(", last exit {}", *p.last_exit) : "");
     if (rejected_) out += fmt::format("rejected datagrams: {}\n", rejected_);
     return CommandResult::success(out);
+  }
+
+  // Who holds a resource, as this node sees it, and since when: this node while the resource is
+  // not Stopped here (since it entered that state), else the peer while it announces the group
+  // (since we learnt it), else nobody (since it stopped here).
+  struct HeldBy {
+    std::string who;
+    core::TimePoint since;
+  };
+  HeldBy held_by(const ResourceStatus& r, const ResourceManagerStatus& rs) const {
+    const bool here = r.state != ManagedState::Stopped;
+    const bool peer = rs.holder == Holder::Peer || rs.holder == Holder::Both;
+    if (here && peer) return {node_ + " and " + peer_, std::max(r.since, rs.holder_since)};
+    if (here) return {node_, r.since};
+    if (peer) return {peer_, rs.holder_since};
+    return {"nobody", r.since};
+  }
+  // A steady-clock moment as UTC wall-clock time: "2026-12-01T12:05:03.120Z".
+  std::string wall(core::TimePoint t) const {
+    const auto sys = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(now() - t);
+    const auto ms_total = std::chrono::duration_cast<std::chrono::milliseconds>(sys.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                       tm.tm_sec, ms_total % 1000);
+  }
+  std::int64_t ms_ago(core::TimePoint t) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now() - t).count();
+  }
+  void resource_fields(core::JsonWriter& w, const ResourceManagerStatus& rs) const {
+    w.key("resources").begin_array();
+    for (const auto& r : rs.resources) {
+      const HeldBy h = held_by(r, rs);
+      w.begin_object().field("name", r.name).field("state", std::string(to_string(r.state))).field("holder", h.who)
+          .field("since", wall(h.since)).field("held_for_ms", ms_ago(h.since)).field("last_error", r.last_error)
+          .field("failures", r.failures).end_object();
+    }
+    w.end_array();
+  }
+  std::string resource_lines(const ResourceManagerStatus& rs) const {
+    std::string out;
+    for (const auto& r : rs.resources) {
+      const HeldBy h = held_by(r, rs);
+      out += fmt::format("  {:<40} {:<8} held by {} since {} ({:.1f} s){}\n", r.name, to_string(r.state), h.who, wall(h.since),
+                         static_cast<double>(ms_ago(h.since)) / 1000.0, r.last_error.empty() ? "" : "  (" + r.last_error + ")");
+    }
+    return out;
   }
 
   CommandResult resources(bool json) {
     const auto rs = rm_->status(now());
     if (json) {
       core::JsonWriter w;
-      w.begin_object().field("state", std::string(rs.state)).field("holder", std::string(to_string(rs.holder))).key("resources").begin_array();
-      for (const auto& r : rs.resources)
-        w.begin_object().field("name", r.name).field("state", std::string(to_string(r.state))).field("last_error", r.last_error)
-            .field("failures", r.failures).end_object();
-      w.end_array().end_object();
+      w.begin_object().field("state", std::string(rs.state)).field("holder", std::string(to_string(rs.holder)));
+      resource_fields(w, rs);
+      w.end_object();
       return CommandResult::success(w.take() + "\n");
     }
     std::string out = fmt::format("group (preferred {}): {}, holder {}\n", rs.preferred_node, rs.state, to_string(rs.holder));
-    for (const auto& r : rs.resources)
-      out += fmt::format("  {:<40} {}{}\n", r.name, to_string(r.state), r.last_error.empty() ? "" : "  (" + r.last_error + ")");
-    return CommandResult::success(out);
+    return CommandResult::success(out + resource_lines(rs));
   }
 
   ClusterDaemonOptions options_;
@@ -668,6 +885,8 @@ class ClusterDaemon {
   asio::signal_set signals_;
   asio::steady_timer timer_;
   asio::steady_timer ping_timer_;
+  asio::steady_timer ready_timer_{io_};
+  bool ready_check_running_ = false;
   core::ControlServer control_;
   core::SteadyClock clock_;
   std::vector<UsedMedium> media_;
@@ -676,6 +895,16 @@ class ClusterDaemon {
   std::unique_ptr<PingProber> prober_;
   bool ping_ok_ = true;
   std::vector<ResourceAgentPtr> agents_;
+  GroupAgentOptions agent_options_;
+  std::shared_ptr<std::atomic<bool>> peer_fenced_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<ResourceGuard> guard_;
+  asio::steady_timer guard_timer_;
+  std::unique_ptr<asio::posix::stream_descriptor> guard_watch_;
+  RespawnBackoff guard_backoff_;
+  core::TimePoint guard_since_ = std::chrono::steady_clock::now();
+  bool leaving_ = false;
+  Respawner respawner_;
+  bool respawn_stopped_ = false;
   std::unique_ptr<AgentRunner> runner_ = std::make_unique<AgentRunner>(io_);
   bool started_ = false, forced_stop_ = false;
   core::TimePoint shutdown_deadline_{};
@@ -692,19 +921,25 @@ int run_cluster_daemon(const ClusterDaemonOptions& o) {
     spdlog::error("{}", cfg.error().message);
     return 1;
   }
-  for (const auto& w : cfg->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  for (const auto& w : cfg->warnings) spdlog::warn("{}", w.message);  // names file:line
+  // Where Heartbeat wrote its messages: clusterd writes them to stderr (the journal under
+  // systemd), so that both nodes of the lab and one journal never interleave files.
+  for (const std::string& f : {cfg->logfile, cfg->debugfile})
+    if (!f.empty()) spdlog::info("ha.cf: {}: not written; clusterd logs to stderr (the journal under systemd)", f);
+  if (!cfg->logfacility.empty() || cfg->use_logd)
+    spdlog::info("ha.cf: logfacility/use_logd: not used; clusterd logs to stderr (the journal under systemd)");
   auto keys = load_authkeys(dir + "/authkeys");
   if (!keys) {
     spdlog::error("{}", keys.error().message);
     return 1;
   }
-  for (const auto& w : keys->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  for (const auto& w : keys->warnings) spdlog::warn("{}", w.message);  // names file:line
   auto res = load_haresources(dir + "/haresources");
   if (!res) {
     spdlog::error("{}", res.error().message);
     return 1;
   }
-  for (const auto& w : res->warnings) spdlog::warn("{}:{}: {}", w.file, w.line, w.message);
+  for (const auto& w : res->warnings) spdlog::warn("{}", w.message);  // names file:line
   if (Status s = check_haresources_nodes(*res, *cfg); !s) {
     spdlog::error("{}", s.error().message);
     return 1;
@@ -730,7 +965,13 @@ int run_cluster_daemon(const ClusterDaemonOptions& o) {
     spdlog::error("{}/ha.cf: clusterd supports exactly two nodes for now ({} listed)", dir, cfg->nodes.size());
     return 1;
   }
-  ClusterDaemon d(o, std::move(*cfg), std::move(*keys), std::move(*res), node, peer);
+  // The node's guard lock: refuses a second clusterd, waits for the guard of a killed one.
+  auto lock = acquire_guard_lock(guard_file(o), std::chrono::seconds(120));
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
+    return 1;
+  }
+  ClusterDaemon d(o, std::move(*cfg), std::move(*keys), std::move(*res), node, peer, *lock);
   if (Status s = d.init(); !s) {
     spdlog::error("{}", s.error().message);
     return 1;

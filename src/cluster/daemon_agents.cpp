@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <thread>
@@ -46,6 +47,15 @@ class ReplicaResourceAgent final : public ResourceAgent {
     return {};
   }
 
+  // Promotable: our disk is UpToDate and connected to the peer (a disconnected disk may be
+  // stale; the resource manager ignores readiness while the peer is dead).
+  bool ready() override {
+    auto d = call({"dstate", resource_});
+    if (!d || !d->ok || d->text.rfind("UpToDate/", 0) != 0) return false;
+    auto c = call({"cstate", resource_});
+    return c && c->ok && c->text.rfind("Connected", 0) == 0;
+  }
+
   Result<AgentState> status() override {
     auto r = call({"role", resource_});
     if (!r) return r.error();
@@ -77,6 +87,12 @@ class PbxResourceAgent final : public ResourceAgent {
 
   Status start() override {
     if (answers()) return {};
+    if (o_.layout) {
+      auto report = prepare_pbx_layout(*o_.layout);
+      if (!report) return report.error();
+      for (const std::string& d : report->created) spdlog::info("pbxd: created {}", d);
+      for (const std::string& f : report->seeded) spdlog::info("pbxd: first start, configuration seeded: {}", f);
+    }
     if (const pid_t old = pid(); old > 0 && alive(old)) {
       // Alive but silent: wait a little for it, else restart it.
       if (wait_answer(std::chrono::milliseconds(500))) return {};
@@ -182,6 +198,16 @@ class PbxResourceAgent final : public ResourceAgent {
 
 ResourceAgentPtr make_replica_agent(std::string resource, ReplicaAgentOptions options) {
   return std::make_unique<ReplicaResourceAgent>(std::move(resource), std::move(options));
+}
+
+PbxAgentOptions replicated_pbx_options(const std::string& bin_dir, PbxLayout layout) {
+  PbxAgentOptions o;
+  const std::string local = bin_dir + "/pbxd";
+  if (!bin_dir.empty() && access(local.c_str(), X_OK) == 0) o.pbxd = local;
+  o.args = {"--config-dir", layout.config_dir(), "--state-dir", layout.state_dir()};
+  o.log_file = layout.log_file();
+  o.layout = std::move(layout);
+  return o;
 }
 
 ResourceAgentPtr make_pbx_agent(PbxAgentOptions options) {

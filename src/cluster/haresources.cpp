@@ -181,6 +181,17 @@ class Parser {
                                 " arguments");
       return std::nullopt;
     }
+    // Heartbeat's shorthand: a word that is an IPv4 address, bare or with
+    // /prefix/interface[/broadcast] ("10.0.0.170", "10.0.0.170/24/eth0"), is an IPaddr resource.
+    if (word.find("::") == std::string::npos &&
+        hb_config::is_ipv4(std::string_view(word).substr(0, word.find('/')))) {
+      r.type = "IPaddr";
+      r.args = {word};
+      auto v = vip(l, r.type, word);
+      if (!v) return std::nullopt;
+      r.spec = std::move(*v);
+      return r;
+    }
     const std::string& t = r.type;
     if (t.empty()) {
       diag_.error(l.number, "'" + shown(word) + "' has no type before '::'");

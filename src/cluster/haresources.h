@@ -16,6 +16,8 @@
 //       Heartbeat's IPaddr could guess a missing prefix or interface from the routing table; the
 //       VIP agent does not, so both are required (the error says what to write). IPv6 addresses
 //       contain "::": everything after the type's "::" is the one address argument.
+//   a bare IPv4 address word   -> Vip, as IPaddr (Heartbeat's shorthand: `node1 10.0.0.170/24/eth0
+//       httpd`); a bare address without prefix and interface is an error saying what to write.
 //   drbddisk[::RES]            -> Replica: replicad resource RES; bare `drbddisk` = all resources.
 //   Filesystem::DEV::DIR[::FSTYPE[::OPTIONS]] -> Filesystem (FilesystemSpec of
 //       resource_agent.h; DIR absolute, not "/"; no FSTYPE: ext4, with a warning).

@@ -16,7 +16,7 @@ enum FieldType : std::uint8_t {
   kResources = 2,
   kPingNodes = 3,
   kLeaving = 4,
-  kClaim = 5,  // u8 claim, u8 flags (bit 0 ping_ok, bit 1 wants_group)
+  kClaim = 5,  // u8 claim, u8 flags (bit 0 ping_ok, bit 1 wants_group, bit 2 not ready)
 };
 constexpr std::uint8_t kMaxClaim = 31;
 
@@ -149,8 +149,8 @@ std::string parse_body(std::span<const std::uint8_t> body, HeartbeatMessage& m) 
       case kClaim: {
         if (m.claim) return "claim field repeated";
         if (value.size() != 2) return "claim field is " + std::to_string(value.size()) + " bytes (2)";
-        if (value[0] > kMaxClaim || (value[1] & ~3u) != 0) return "claim field out of range";
-        m.claim = ClaimReport{value[0], (value[1] & 1u) != 0, (value[1] & 2u) != 0};
+        if (value[0] > kMaxClaim || (value[1] & ~7u) != 0) return "claim field out of range";
+        m.claim = ClaimReport{value[0], (value[1] & 1u) != 0, (value[1] & 2u) != 0, (value[1] & 4u) == 0};
         break;
       }
       case kLeaving: {
@@ -238,7 +238,8 @@ Result<Bytes> encode(const HeartbeatMessage& m, const AuthKey& key) {
   if (m.claim) {
     if (m.claim->claim > kMaxClaim) return refuse("claim out of range");
     const std::uint8_t value[2] = {m.claim->claim,
-                                   static_cast<std::uint8_t>((m.claim->ping_ok ? 1 : 0) | (m.claim->wants_group ? 2 : 0))};
+                                   static_cast<std::uint8_t>((m.claim->ping_ok ? 1 : 0) | (m.claim->wants_group ? 2 : 0) |
+                                                         (m.claim->ready ? 0 : 4))};
     put_field(out, kClaim, value);
   }
   if (m.leaving) put_field(out, kLeaving, {});

@@ -84,6 +84,7 @@ struct ClaimReport {
   std::uint8_t claim = 0;
   bool ping_ok = true;
   bool wants_group = false;
+  bool ready = true;  // could start the group now (false: e.g. its disk is still resyncing)
   bool operator==(const ClaimReport&) const = default;
 };
 

@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/pbx_layout.h"
 #include "core/result.h"
 
 namespace hapbx::cluster {
@@ -26,6 +28,9 @@ class ResourceAgent {
   virtual Status start() = 0;
   virtual Status stop() = 0;
   virtual Result<AgentState> status() = 0;
+  // Whether start() could succeed here now, asked while the group is elsewhere (cheap, no side
+  // effect). Most resources always can; the replicated disk cannot while it is a resync target.
+  virtual bool ready() { return true; }
 };
 using ResourceAgentPtr = std::unique_ptr<ResourceAgent>;
 
@@ -77,8 +82,13 @@ struct PbxAgentOptions {
   std::string log_file = "/dev/null";        // pbxd's stdout/stderr
   std::chrono::milliseconds start_timeout{10000};
   std::chrono::milliseconds stop_timeout{10000};
+  // When set, start() first prepares the layout on the replicated disk (pbx_layout.h).
+  std::optional<PbxLayout> layout;
 };
 ResourceAgentPtr make_pbx_agent(PbxAgentOptions options);
+// The cluster's pbxd: `bin_dir`/pbxd when it exists there (else pbxd from PATH), its
+// configuration, state and log in `layout` on the replicated disk.
+PbxAgentOptions replicated_pbx_options(const std::string& bin_dir, PbxLayout layout = {});
 
 // What a program run by an agent did.
 struct ProgramResult {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -11,12 +12,11 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
-#include <set>
-#include <sstream>
 #include <thread>
 
 #include "cluster/resource_agent.h"
 #include "cluster/vip_agent.h"
+#include "core/mount_info.h"
 
 namespace hapbx::cluster {
 
@@ -147,28 +147,18 @@ class LsbResourceAgent final : public ResourceAgent {
 
 // --- Filesystem --------------------------------------------------------------------------
 
-// The mount points of this mount namespace (field 5 of mountinfo, octal escapes undone).
-std::set<std::string> mount_points() {
-  std::set<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, devnum, root, point;
-    if (!(fields >> id >> parent >> devnum >> root >> point)) continue;
-    std::string decoded;
-    for (std::size_t i = 0; i < point.size(); ++i) {
-      const auto octal = [&](std::size_t k) { return point[k] >= '0' && point[k] <= '7'; };
-      if (point[i] == '\\' && i + 3 < point.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
-        decoded += static_cast<char>((point[i + 1] - '0') * 64 + (point[i + 2] - '0') * 8 + (point[i + 3] - '0'));
-        i += 3;
-      } else {
-        decoded += point[i];
-      }
-    }
-    out.insert(decoded);
-  }
-  return out;
+// Whether `device` is what is mounted on top at `mount_point` in this mount namespace. Another
+// filesystem there (a bind mount, a stale mount of another disk) is not ours: we mount over it
+// and never unmount it.
+bool device_mounted_at(const std::string& device, const std::string& mount_point) {
+  struct stat st {};
+  if (stat(device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return false;
+  auto entries = core::read_mount_info();
+  if (!entries) return false;
+  const core::MountEntry* top = nullptr;
+  for (const core::MountEntry& e : *entries)
+    if (e.mount_point == mount_point) top = &e;  // later lines are mounted over earlier ones
+  return top && top->major == major(st.st_rdev) && top->minor == minor(st.st_rdev);
 }
 
 // The generic mount(8) options that are flags of mount(2), not data for the filesystem.
@@ -227,7 +217,7 @@ class FilesystemResourceAgent final : public ResourceAgent {
   std::string name() const override { return name_; }
 
   Status start() override {
-    if (mount_points().count(spec_.mountpoint)) return {};
+    if (device_mounted_at(spec_.device, spec_.mountpoint)) return {};
     struct stat st {};
     if (stat(spec_.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return make_error(fmt::format("{}: mount point {} is not a directory", name_, spec_.mountpoint));
@@ -260,7 +250,7 @@ class FilesystemResourceAgent final : public ResourceAgent {
 
   Status stop() override {
     for (int attempt = 0; attempt < 6; ++attempt) {
-      if (!mount_points().count(spec_.mountpoint)) return {};
+      if (!device_mounted_at(spec_.device, spec_.mountpoint)) return {};
       if (umount2(spec_.mountpoint.c_str(), 0) == 0) return {};
       if (errno != EBUSY) return make_error(fmt::format("{}: umount {}: {}", name_, spec_.mountpoint, std::strerror(errno)));
       // Busy: stop whoever uses it, gently first.
@@ -272,7 +262,7 @@ class FilesystemResourceAgent final : public ResourceAgent {
   }
 
   Result<AgentState> status() override {
-    return mount_points().count(spec_.mountpoint) ? AgentState::Running : AgentState::Stopped;
+    return device_mounted_at(spec_.device, spec_.mountpoint) ? AgentState::Running : AgentState::Stopped;
   }
 
  private:

@@ -44,7 +44,8 @@ bool ResourceManager::allowed(const GroupState& from, const GroupState& to) {
   if (is(from, st::Stopped{})) return is(to, st::Standby{});
   if (is(from, st::Standby{}))
     return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Released{});
-  if (is(from, st::Released{})) return is(to, st::Starting{}) || is(to, st::Fencing{});
+  if (is(from, st::Released{}))
+    return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Standby{});
   if (is(from, st::StartFailed{}))
     return is(to, st::Starting{}) || is(to, st::Fencing{}) || is(to, st::Standby{});
   if (is(from, st::Fencing{})) return is(to, st::Starting{}) || is(to, st::Standby{});
@@ -326,6 +327,14 @@ void ResourceManager::ping_reachability(bool reachable, TimePoint now) {
   after_event(now);
 }
 
+void ResourceManager::local_ready(bool ready, TimePoint now) {
+  if (ready == ready_) return;
+  log(Level::Info, ready ? std::string("resources ready to start here")
+                         : std::string("resources not ready to start here (e.g. the disk is resyncing)"));
+  ready_ = ready;
+  after_event(now);
+}
+
 Status ResourceManager::standby(TimePoint now) {
   if (!std::holds_alternative<st::Running>(state_)) {
     if (std::holds_alternative<st::Starting>(state_))
@@ -417,6 +426,7 @@ Announcement ResourceManager::announcement() const {
   Announcement a;
   a.ping_ok = !config_.ping_nodes || ping_ok_;
   a.wants_group = takeover_requested_;
+  a.ready = ready_;
   a.claim = std::visit(
       [](const auto& s) {
         using S = std::decay_t<decltype(s)>;

@@ -48,6 +48,12 @@
 //    for it here); the next standby/takeover or failure moves it again.
 //  - auto_failback also needs the preferred node to reach its ping nodes (when configured):
 //    when neither node can, the status quo holds.
+//  - Readiness (local_ready()): a node whose resources could not start now (its disk is a
+//    resync target after it came back) announces it. The group is never handed to it (failback,
+//    standby, takeover and ping-loss releases wait until it is ready), it does not take the
+//    group from a live peer, and a ready non-preferred node takes the group nobody holds instead
+//    of waiting for it (PeerNotReady). Without this a returning node takes the group back, fails
+//    to promote its half-synced disk, and both outages are the users'.
 //  - Monitors: every running resource every monitor_interval. A failure restarts it in place
 //    (stop it and the ones after it in reverse, start them again in order). max_failures within
 //    failure_window migrate the group (release) if the peer is up and eligible, else it keeps
@@ -110,6 +116,11 @@ class ResourceManager {
   void peer_dead(TimePoint now);
   void peer_announcement(const Announcement& a, TimePoint now);  // implies peer up
   void ping_reachability(bool reachable, TimePoint now);          // our ping nodes
+  // Whether the resources could start here now (every agent's ready(): the replicated disk is
+  // UpToDate and connected, not a resync target). Announced; the peer hands the group over
+  // (failback, standby, takeover, ping loss) only to a ready node, and an unready preferred node
+  // leaves the group to a ready peer. Ignored while the peer is dead (we try anyway).
+  void local_ready(bool ready, TimePoint now);
 
   // --- admin (hapbx cluster standby / takeover): errors are the message the user sees ---
   Status standby(TimePoint now);
@@ -189,6 +200,7 @@ class ResourceManager {
   Announcement peer_{};
   bool peer_heard_ = false;  // peer_ comes from an announcement of the peer's current run
   bool ping_ok_ = true;
+  bool ready_ = true;
   bool takeover_requested_ = false;
   bool admin_took_ = false;
   bool peer_offer_fresh_ = false;  // the peer turned Released/StartFailed after our last try  // taken by takeover(): no automatic failback

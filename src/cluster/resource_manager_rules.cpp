@@ -17,7 +17,7 @@ bool ResourceManager::my_ping_usable() const {
 }
 
 bool ResourceManager::peer_eligible() const {
-  if (!peer_is_up() || !peer_heard_) return false;
+  if (!peer_is_up() || !peer_heard_ || !peer_.ready) return false;
   if (config_.ping_nodes && !peer_.ping_ok && ping_ok_) return false;
   switch (peer_.claim) {
     case GroupClaim::Initializing:
@@ -44,6 +44,7 @@ std::optional<Reason> ResourceManager::should_acquire(TimePoint now) const {
   bool released = std::holds_alternative<st::Released>(state_);
 
   if (peer_is_up() && !peer_heard_) return std::nullopt;  // up, group state not yet known
+  if (peer_is_up() && !ready_) return std::nullopt;       // the peer may be able to; we are not
   if (!peer_is_up()) {
     if (backing_off) return std::nullopt;
     return takeover_requested_ ? Reason::AdminTakeover : Reason::PeerDead;
@@ -76,6 +77,7 @@ std::optional<Reason> ResourceManager::should_acquire(TimePoint now) const {
       if (released) return std::nullopt;  // we gave it away: the peer decides
       if (preferred()) return Reason::PreferredNode;
       if (config_.ping_nodes && ping_ok_ && !peer_.ping_ok) return Reason::PeerPingLost;
+      if (!peer_.ready && peer_.claim == GroupClaim::Standby) return Reason::PeerNotReady;
       return std::nullopt;
   }
   return std::nullopt;
@@ -113,6 +115,13 @@ void ResourceManager::evaluate(TimePoint now) {
     if (peer_is_up() && peer_heard_ && peer_.wants_group &&
         std::holds_alternative<st::Standby>(state_)) {
       change(st::Released{}, Reason::PeerTakeover, now);  // "I will not take it": the peer may
+      return;
+    }
+    // Released because our ping nodes were lost (not given away by choice): once they answer
+    // again we are an ordinary standby, so auto_failback and the other rules apply again.
+    if (std::holds_alternative<st::Released>(state_) && ping_ok_ &&
+        (reason_ == Reason::PingLost || reason_ == Reason::PingIsolated)) {
+      change(st::Standby{}, Reason::PingRecovered, now);
       return;
     }
     auto why = should_acquire(now);
@@ -195,6 +204,7 @@ std::string_view to_string(Reason r) {
     case Reason::PreferredNode: return "preferred node";
     case Reason::PeerDead: return "peer dead";
     case Reason::PeerReleased: return "peer released the group";
+    case Reason::PeerNotReady: return "preferred peer not ready";
     case Reason::PeerStartFailed: return "peer failed to start the group";
     case Reason::PeerStopFailed: return "peer failed to stop the group";
     case Reason::PeerPingLost: return "peer cannot reach its ping nodes";
@@ -213,6 +223,7 @@ std::string_view to_string(Reason r) {
     case Reason::Started: return "all resources started";
     case Reason::FenceSucceeded: return "peer fenced";
     case Reason::BackoffElapsed: return "back-off elapsed";
+    case Reason::PingRecovered: return "ping nodes reachable again";
   }
   return "?";
 }

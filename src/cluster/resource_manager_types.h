@@ -78,6 +78,7 @@ struct Announcement {
   GroupClaim claim = GroupClaim::Initializing;
   bool ping_ok = true;      // this node reaches its ping nodes (true when none are configured)
   bool wants_group = false; // `hapbx cluster takeover` was asked here: the holder should release
+  bool ready = true;        // its resources could start there now (local_ready())
   bool operator==(const Announcement&) const = default;
 };
 
@@ -88,6 +89,7 @@ enum class Reason {
   PreferredNode,      // the preferred node takes the group the peer does not hold
   PeerDead,           // takeover: the peer is dead (or was never heard at startup)
   PeerReleased,       // the peer gave the group away
+  PeerNotReady,       // the preferred peer is up but could not start the group (disk resyncing)
   PeerStartFailed,    // the peer could not start it
   PeerStopFailed,     // the peer could not stop it (we fence it first)
   PeerPingLost,       // the peer cannot reach its ping nodes, we can
@@ -106,6 +108,7 @@ enum class Reason {
   Started,            // every resource started
   FenceSucceeded,     // the stonith command confirmed the peer is off
   BackoffElapsed,     // start-failure back-off over: eligible again
+  PingRecovered,      // released for lost ping nodes; they answer again: eligible again
 };
 
 std::string_view to_string(Reason r);

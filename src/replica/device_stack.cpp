@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "replica/mount_info.h"
+#include "core/mount_info.h"
 
 namespace hapbx::replica {
 namespace {
@@ -138,7 +138,7 @@ Status DeviceStack::down() {
   if (!is_up()) return Status::Ok();
   if (loop_.attached() && loop_.in_use()) {
     std::string where;
-    for (const auto& m : find_mounts_of_device(7, static_cast<unsigned>(loop_.number()))) {
+    for (const auto& m : core::find_mounts_of_device(7, static_cast<unsigned>(loop_.number()))) {
       where += (where.empty() ? "" : ", ") + m;
     }
     return make_error("device " + options_.device_path + " (" + loop_.path() + ") is in use: " +

@@ -25,7 +25,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
-#include "replica/mount_info.h"
+#include "core/mount_info.h"
 
 namespace hapbx::replica {
 namespace {
@@ -515,7 +515,7 @@ Result<std::unique_ptr<FuseDevice>> FuseDevice::start(FuseDeviceOptions options)
   if (ec) return make_error(dir + ": cannot create the FUSE mount directory: " + ec.message());
   dir = fs::canonical(dir, ec).string();
   if (ec) return make_error(options.mount_dir + ": " + ec.message());
-  if (auto mounts = read_mount_info(); mounts.ok()) {
+  if (auto mounts = core::read_mount_info(); mounts.ok()) {
     for (const auto& m : *mounts) {
       if (m.mount_point == dir) {
         return make_error(dir + ": already has a " + m.fstype + " mount (" + m.source +

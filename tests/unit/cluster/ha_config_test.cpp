@@ -345,8 +345,15 @@ TEST(HaConfig, ExamplesLoad) {
   ASSERT_TRUE(vip.ok());
   EXPECT_LT(vip->deadtime, milliseconds(1000));
   EXPECT_EQ(vip->auto_failback, AutoFailback::Off);
-  auto thesis = load_ha_cf(HAPBX_TEST_DATA_DIR "/../examples/thesis/ha.cf");
+  auto fast = load_ha_cf(HAPBX_TEST_DATA_DIR "/../examples/thesis/ha.cf");
+  ASSERT_TRUE(fast.ok()) << fast.error().message;
+  EXPECT_TRUE(fast->warnings.empty()) << warnings_of(*fast);
+  EXPECT_EQ(fast->deadtime, milliseconds(300));
+  EXPECT_EQ(fast->auto_failback, AutoFailback::On);
+  auto thesis = load_ha_cf(HAPBX_TEST_DATA_DIR "/../examples/thesis/ha.cf.original");
   ASSERT_TRUE(thesis.ok());
+  EXPECT_TRUE(thesis->warnings.empty()) << warnings_of(*thesis);
+  EXPECT_EQ(fast->media.size(), thesis->media.size());
   EXPECT_EQ(thesis->keepalive, milliseconds(2000));
   EXPECT_EQ(thesis->deadtime, milliseconds(30000));
   EXPECT_EQ(thesis->warntime, milliseconds(10000));

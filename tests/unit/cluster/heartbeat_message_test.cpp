@@ -349,6 +349,11 @@ TEST(HeartbeatClaim, RoundTripAndRange) {
   ASSERT_TRUE(back.ok()) << back.error().message;
   ASSERT_TRUE(back->claim.has_value());
   EXPECT_EQ(*back->claim, (ClaimReport{3, false, true}));
+  m.claim = ClaimReport{1, true, false, false};  // not ready
+  auto unready = decode(*encode(m, key), {key});
+  ASSERT_TRUE(unready.ok());
+  EXPECT_FALSE(unready->claim->ready);
+  EXPECT_TRUE(unready->claim->ping_ok);
   m.claim = ClaimReport{200, true, false};
   EXPECT_FALSE(encode(m, key).ok()) << "a claim out of range is refused";
 }

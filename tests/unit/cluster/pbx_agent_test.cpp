@@ -42,7 +42,8 @@ class PbxAgentTest : public ::testing::Test {
     std::ifstream in(conf / "sip.conf");
     std::stringstream text;
     text << in.rdbuf();
-    std::string sip = std::regex_replace(text.str(), std::regex("bindaddr=0\\.0\\.0\\.0"), "bindaddr=127.0.0.1");
+    // The thesis binds to the VIP; here, loopback.
+    std::string sip = std::regex_replace(text.str(), std::regex("bindaddr=[0-9.]+"), "bindaddr=127.0.0.1");
     sip = std::regex_replace(sip, std::regex("bindport=5060"), "bindport=" + std::to_string(free_udp_port()));
     std::ofstream(conf / "sip.conf") << sip;
     fs::create_directories(dir_.path() / "state");

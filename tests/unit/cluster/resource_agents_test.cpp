@@ -146,6 +146,26 @@ TEST_F(FilesystemAgentTest, MountsChecksAndUnmountsEvenWhenBusy) {
   EXPECT_TRUE(agent->stop()) << "stopping it twice is fine";
 }
 
+// The lab (and an administrator's bind mount) may have another filesystem on the mount point:
+// that is not our disk being mounted, and stopping must not unmount it.
+TEST_F(FilesystemAgentTest, AnotherFilesystemOnTheMountPointIsNotOurs) {
+  const std::string other = dir_.str() + "/other";
+  mkdir(other.c_str(), 0755);
+  { std::ofstream(other + "/marker") << "the bind mount's own file\n"; }
+  ASSERT_EQ(mount(other.c_str(), mnt_.c_str(), nullptr, MS_BIND, nullptr), 0);
+  auto agent = make_filesystem_agent({loop_, mnt_, "ext4", "nofsck"}, "fs");
+  EXPECT_EQ(*agent->status(), AgentState::Stopped) << "a bind mount there is not our device";
+  Status started = agent->start();
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(*agent->status(), AgentState::Running);
+  EXPECT_NE(access((mnt_ + "/lost+found").c_str(), F_OK), -1) << "our ext4 is on top";
+  ASSERT_TRUE(agent->stop());
+  EXPECT_EQ(*agent->status(), AgentState::Stopped);
+  EXPECT_EQ(access((mnt_ + "/marker").c_str(), F_OK), 0) << "the bind mount is still there";
+  EXPECT_TRUE(agent->stop()) << "and stopping again leaves it alone";
+  EXPECT_EQ(access((mnt_ + "/marker").c_str(), F_OK), 0);
+}
+
 TEST_F(FilesystemAgentTest, BadDeviceOrMountPointIsAnError) {
   auto agent = make_filesystem_agent({loop_, dir_.str() + "/nosuchdir", "ext4", "nofsck"}, "fs");
   Status s = agent->start();

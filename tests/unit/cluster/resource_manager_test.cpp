@@ -300,6 +300,52 @@ TEST(ResourceManager, AutoFailbackPreferredSide) {
   }
 }
 
+// n1 (preferred) came back but its disk is still a resync target: the failback waits until it
+// is ready, so the users see one outage, not two (a refused promotion and a second takeover).
+TEST(ResourceManager, FailbackWaitsUntilThePreferredNodeIsReady) {
+  auto c = make_config("n2", "n1");
+  c.auto_failback = AutoFailback::On;
+  Node n2(c);
+  n2.hold();
+  Announcement resyncing = claim(GroupClaim::Standby);
+  resyncing.ready = false;
+  n2.rm.peer_announcement(resyncing, n2.clock.now());
+  n2.run();
+  EXPECT_TRUE(n2.rm.running()) << "released to a node that cannot promote its disk";
+  EXPECT_FALSE(n2.rm.standby(n2.clock.now())) << "standby to an unready peer is refused";
+  n2.peer(GroupClaim::Standby);  // resync done
+  n2.run();
+  EXPECT_EQ(n2.rm.state_name(), "Released");
+  EXPECT_EQ(n2.rm.last_reason(), Reason::Failback);
+}
+
+// The preferred node is up but not ready and nobody holds the group: the ready peer takes it;
+// an unready node never takes it from under a live peer, and says so on its heartbeats.
+TEST(ResourceManager, UnreadyPreferredNodeLeavesTheGroupToItsPeer) {
+  Node n1(make_config("n1", "n2"));
+  n1.rm.local_ready(false, n1.clock.now());
+  n1.peer(GroupClaim::Standby);
+  n1.startup();
+  n1.run();
+  EXPECT_TRUE(n1.ops.empty()) << "took the group while not ready";
+  EXPECT_FALSE(n1.rm.announcement().ready);
+  EXPECT_TRUE(n1.logged("not ready"));
+
+  Node n2(make_config("n2", "n1"));
+  Announcement unready = claim(GroupClaim::Standby);
+  unready.ready = false;
+  n2.rm.peer_announcement(unready, n2.clock.now());
+  n2.startup();
+  n2.run();
+  EXPECT_TRUE(n2.rm.running());
+  EXPECT_EQ(n2.reasons[n2.reasons.size() - 2], Reason::PeerNotReady);
+
+  // Readiness does not matter once the peer is dead: we try (the agent refuses if it must).
+  n1.peer_dead();
+  n1.run();
+  EXPECT_TRUE(n1.rm.running());
+}
+
 TEST(ResourceManager, PreferredNodeNeverFailsBackItself) {
   // The preferred holder never releases to a non-preferred Standby peer.
   Node n1(make_config("n1", "n2"));

@@ -23,7 +23,7 @@
 
 #include "replica/fuse_device.h"
 #include "replica/loop_device.h"
-#include "replica/mount_info.h"
+#include "core/mount_info.h"
 #include "support/temp_dir.h"
 #include "unit/replica/direct_io_support.h"
 #include "unit/replica/memory_disk.h"
@@ -49,7 +49,7 @@ bool path_exists(const std::string& p) {
 }
 
 bool mounted_under(const std::string& prefix) {
-  auto m = read_mount_info();
+  auto m = core::read_mount_info();
   if (!m.ok()) return false;
   for (const auto& e : *m) {
     if (e.mount_point.rfind(prefix, 0) == 0) return true;

@@ -17,7 +17,7 @@
 #include <memory>
 #include <thread>
 
-#include "replica/mount_info.h"
+#include "core/mount_info.h"
 #include "support/temp_dir.h"
 #include "unit/replica/direct_io_support.h"
 #include "unit/replica/memory_disk.h"
@@ -32,7 +32,7 @@ using testing::MemoryDisk;
 constexpr std::uint64_t kSize = 16u << 20;
 
 bool mounted_at(const std::string& dir) {
-  auto m = read_mount_info();
+  auto m = core::read_mount_info();
   if (!m.ok()) return false;
   for (const auto& e : *m) {
     if (e.mount_point == dir) return true;

@@ -1,6 +1,7 @@
 // /proc/<pid>/mountinfo, parsed: which filesystems are mounted where, with their device numbers.
-// The device edge uses it to find a stale FUSE mount of its own, to learn the FUSE connection's
-// device, and to name where a loop device is mounted when it refuses to tear it down.
+// The replicated disk uses it to find a stale FUSE mount of its own, to learn the FUSE connection's
+// device, and to name where a loop device is mounted when it refuses to tear it down; the
+// cluster's Filesystem agent uses it to tell its device's mount from whatever else is there.
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "core/result.h"
 
-namespace hapbx::replica {
+namespace hapbx::core {
 
 struct MountEntry {
   int mount_id = 0;
@@ -33,4 +34,4 @@ Result<std::vector<MountEntry>> read_mount_info(const std::string& path = "/proc
 // is mounted nowhere we can see.
 std::vector<std::string> find_mounts_of_device(unsigned major, unsigned minor);
 
-}  // namespace hapbx::replica
+}  // namespace hapbx::core

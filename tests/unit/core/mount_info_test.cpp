@@ -1,9 +1,9 @@
 // parse_mount_info: the fields we use, escapes, and lines that do not have the documented shape.
-#include "replica/mount_info.h"
+#include "core/mount_info.h"
 
 #include <gtest/gtest.h>
 
-namespace hapbx::replica {
+namespace hapbx::core {
 namespace {
 
 TEST(MountInfo, ParsesFieldsOptionalTagsAndEscapes) {
@@ -36,4 +36,4 @@ TEST(MountInfo, SkipsMalformedLines) {
 }
 
 }  // namespace
-}  // namespace hapbx::replica
+}  // namespace hapbx::core

@@ -1,5 +1,5 @@
 // Parsing /proc/<pid>/mountinfo. See mount_info.h.
-#include "replica/mount_info.h"
+#include "core/mount_info.h"
 
 #include <sys/stat.h>
 
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <system_error>
 
-namespace hapbx::replica {
+namespace hapbx::core {
 namespace {
 
 std::vector<std::string_view> split_spaces(std::string_view line) {
@@ -122,4 +122,4 @@ std::vector<std::string> find_mounts_of_device(unsigned major, unsigned minor) {
   return found;
 }
 
-}  // namespace hapbx::replica
+}  // namespace hapbx::core

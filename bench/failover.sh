@@ -29,8 +29,8 @@
 #               wait until it exited, then `hapbx lab fault shutdown` turns the node off
 # TRIALS (default 5) per system and fault; TRIALS_<system> (dashes as underscores, e.g.
 # TRIALS_heartbeat_thesis=3) overrides it for one system. SIGKILL_CHECK=0 skips the check that
-# SIGKILLs the HA daemon alone (its whole process tree, by PID) on the active node and looks, after
-# the peer's deadtime, whether the VIP is on both nodes.
+# SIGKILLs the HA daemon alone (its process tree by PID, less clusterd's resource guard) on the
+# active node and looks, after the peer's deadtime, whether the VIP is on both nodes.
 # soak: SOAK_SECONDS (default 600) of clusterd-fast with `stress-ng --cpu SOAK_CPUS` (default 4)
 # saturating the machine; counts VIP moves seen by the prober (false failovers) and clusterd's
 # "node ... is dead" and "ping nodes unreachable" log lines over the soak.
@@ -375,8 +375,8 @@ trial() {  # SYSTEM FAULT N
   record "$s" "$f" "$k" "$holder" "$new" "$gap" "$fb_gap" "$fb_lost" "$fb_sw" "$note" "$fb_open" "$fo_probe"
 }
 
-# SIGKILL of the active node's HA daemon alone (all its processes): the peer declares it dead
-# and takes the VIP; does the killed node keep it too?
+# SIGKILL of the active node's HA daemon alone (its processes, not clusterd's resource guard):
+# the peer declares it dead and takes the VIP; does the killed node keep it too?
 sigkill_check() {  # SYSTEM
   local s=$1 holder peer p pids both=no
   revive_after "$s"
@@ -384,7 +384,9 @@ sigkill_check() {  # SYSTEM
   holder=$(wait_stable "$s" 150) || die "$s: no stable cluster before the SIGKILL check"
   peer=$(peer_of "$holder")
   p=$(pid_of "$holder" ha)
-  pids=$(tree_of "$p" | tr '\n' ' ')
+  # The daemon's processes (keepalived's VRRP child, Heartbeat's read/write children die with
+  # it in a crash), but not clusterd's resource guard: surviving clusterd is its job.
+  pids=$(for q in $(tree_of "$p"); do [ "$(cat "/proc/$q/comm" 2>/dev/null)" = clusterd-guard ] || echo "$q"; done | tr '\n' ' ')
   # shellcheck disable=SC2086 # a list of PIDs
   kill -KILL $pids 2>/dev/null
   wait_until $(( $(deadtime_s "$s") * 3 + 10 )) "$peer takes the VIP" has_vip "$peer"

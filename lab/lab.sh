@@ -146,6 +146,7 @@ start_holder() {
 power_cut() {  # HOST: true when nothing of HOST is left
   local h=$1
   fault_instant "$h"
+  links_off "$h"  # in the same instant: a dead machine answers nothing, not even ARP
   kill_host "$h" KILL keep
   wait_host_empty "$h" 5 keep
   kill_host "$h" KILL
@@ -504,6 +505,7 @@ cmd_fault() {
     if [ "$verb" = power-off ]; then
       local loops; loops="$(host_loops asterisk1) $(host_loops asterisk2)"
       fault_instant asterisk1; fault_instant asterisk2
+      links_off asterisk1; links_off asterisk2
       kill_host asterisk1 KILL keep; kill_host asterisk2 KILL keep
       power_cut asterisk1; power_cut asterisk2
       detach_loops $loops

@@ -151,7 +151,18 @@ bool ReplicaEngine::can_promote(bool force, std::string* why) const {
 
 Status ReplicaEngine::promote(bool force, TimePoint now) {
   std::string why;
-  if (!can_promote(force, &why)) return make_error(why);
+  if (!can_promote(force, &why)) {
+    // Refused because the peer is Primary: is it still there? The cluster asks us to promote
+    // when it believes the peer dead; a powered-off peer's link looks up until the next ping
+    // (ping-int, seconds). Ping now: a dead peer's link drops after ping-timeout and the retry
+    // succeeds; a live one (its clusterd died, its guard is demoting it) answers, and we wait.
+    if (link_up_ && peer_role_ == Role::Primary && !ping_outstanding_) {
+      send(Ping{});
+      ping_outstanding_ = true;
+      ping_sent_at_ = now;
+    }
+    return make_error(why);
+  }
   if (role_ == Role::Primary) return {};
   auto& sb = disk_.superblock;
   bool start_full_sync = false;

@@ -250,14 +250,10 @@ void ResourceDriver::primary(bool force, Reply reply) {
   if (engine_->role() == Role::Primary && stack_) {
     return reply(core::CommandResult::success(config_.name + " is already Primary\n"));
   }
-  std::string why;
   if (engine_->role() != Role::Primary) {
-    if (!engine_->can_promote(force, &why)) {
-      return reply(core::CommandResult::failure(fmt::format("{}: cannot become Primary: {}", config_.name, why)));
-    }
     Status s = engine_->promote(force, now());
-    run_actions();
-    if (!s) return reply(core::CommandResult::failure(s.error().message));
+    run_actions();  // a refusal may have pinged the peer (replica_engine.cpp, promote)
+    if (!s) return reply(core::CommandResult::failure(fmt::format("{}: cannot become Primary: {}", config_.name, s.error().message)));
   }
   device_up_async([this, reply](Status s) {
     if (!s) {

@@ -88,9 +88,10 @@ ha_row case=2.8 fault="general power loss; asterisk1 powers on alone, then aster
 
 # --- a cut replication link (split brain of the disk, not of the cluster) -------------------
 ensure_holder asterisk1
-lab cable-pull asterisk1 repl >/dev/null
+lab fault cable-pull asterisk1 repl >&2 || ha_fail "SB: cable-pull asterisk1 repl"
 repl_down() { [ "$(replica asterisk1 cstate r0 2>/dev/null)" != Connected ]; }
-ha_wait 30 "the replication link is seen down" repl_down
+# replicad notices at its next ping (ping-int, 10 s by default) or write.
+ha_wait 45 "the replication link is seen down" repl_down
 sum=$(ha_write_file asterisk1 during-the-cut)
 sleep 1  # both stay up during the cut: nothing may move
 [ "$(vip_holder)" = asterisk1 ] || ha_fail "SB: the VIP moved to $(vip_holder) while only the replication link was cut"

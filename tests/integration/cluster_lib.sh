@@ -74,9 +74,13 @@ sampler_start() {
     exec {never}<> <(:)  # read -t on it: a sleep without a fork
     # Ends with the lab or with the test (even killed), whatever happens.
     while [ -e "$HAPBX_LAB_DIR/current/prefix" ] && kill -0 $$ 2>/dev/null; do
-      a=0; b=0
+      # asterisk1 is read before and after asterisk2 and counts only if both reads agree: the
+      # two reads are milliseconds apart, and a hand-over between them is not an overlap.
+      a=0; b=0; a_after=0
       [[ $(ip -n "$n1" -o -4 addr show dev eth0 up 2>/dev/null) == *" 198.18.0.10/"* ]] && a=1
       [[ $(ip -n "$n2" -o -4 addr show dev eth0 up 2>/dev/null) == *" 198.18.0.10/"* ]] && b=1
+      [[ $(ip -n "$n1" -o -4 addr show dev eth0 up 2>/dev/null) == *" 198.18.0.10/"* ]] && a_after=1
+      [ "$a_after" = 1 ] || a=0
       echo "${EPOCHREALTIME/./} $a $b"
       read -r -t 0.008 -u "$never"
     done ) >"$f" 2>/dev/null &

@@ -387,6 +387,38 @@ TEST(ReplicaEngine, PrimaryRefusedWhilePeerIsPrimaryOrDiskNotUpToDate) {
   EXPECT_FALSE(h2.engine->promote(false, h2.clock.now()));
 }
 
+// The cluster promotes us when it believes the peer dead; replicad still sees a Primary peer on a
+// link that looks up. The refused promotion pings the peer at once: a dead one's link drops
+// after ping-timeout and the retry succeeds; a live one answers and stays Primary.
+TEST(ReplicaEngine, RefusedPromotionChecksThePeerAtOnce) {
+  for (bool peer_answers : {false, true}) {
+    EngineHarness h;
+    h.handshake(EngineHarness::peer_params());
+    h.engine->message(StateUpdate{Role::Primary, DiskState::UpToDate}, h.clock.now());
+    h.run();
+    EXPECT_FALSE(h.engine->promote(false, h.clock.now()));
+    h.run();
+    ASSERT_EQ(h.sent_of<Ping>().size(), 1u) << "no immediate ping";
+    EXPECT_FALSE(h.engine->promote(false, h.clock.now()));
+    h.run();
+    EXPECT_EQ(h.sent_of<Ping>().size(), 1u) << "one ping outstanding at a time";
+    if (peer_answers) {
+      h.engine->message(PingAck{}, h.clock.now());
+      h.run();
+    }
+    h.clock.advance(std::chrono::milliseconds(600));
+    h.engine->tick(h.clock.now());
+    h.run();
+    if (peer_answers) {
+      EXPECT_FALSE(h.closed);
+      EXPECT_FALSE(h.engine->promote(false, h.clock.now())) << "the live peer is still Primary";
+    } else {
+      EXPECT_TRUE(h.closed);
+      EXPECT_TRUE(h.engine->promote(false, h.clock.now())) << "the dead peer's link dropped";
+    }
+  }
+}
+
 TEST(ReplicaEngine, SilentPeerIsDroppedAfterPingTimeout) {
   EngineHarness h;
   h.handshake(EngineHarness::peer_params());

@@ -12,11 +12,12 @@ PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   sip-tester baresip-core kamailio iproute2 procps python3 \
   libfuse3-dev fuse3 e2fsprogs fio pkg-config iputils-ping nftables util-linux libnl-route-3-dev
-# Only the benchmarks need these (the rtpengine anchor, chrt/setsid), so `make test` does not
-# install them; without recommends, so no kernel module is built.
-BENCH_PACKAGES = rtpengine-daemon util-linux
+# Only the benchmarks need these (the rtpengine anchor, chrt/setsid; the failover anchors
+# keepalived and Heartbeat 3 with its IPaddr agent and ifconfig, stress-ng for the soak), so
+# `make test` does not install them; without recommends, so no kernel module is built.
+BENCH_PACKAGES = rtpengine-daemon util-linux keepalived heartbeat resource-agents net-tools stress-ng
 
-.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media bench-replica clean
+.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media bench-replica bench-failover clean
 
 all: build
 
@@ -67,7 +68,7 @@ fuzz: deps
 	@echo "run e.g.: mkdir -p /tmp/new-corpus && $(FUZZ_BUILD)/bin/sip_message_fuzz -max_total_time=60 /tmp/new-corpus tests/fuzz/corpus/sip_message"
 
 # Benchmarks against anchors run in the same script (docs/performance.md). Long: not in `make test`.
-bench: bench-register bench-calls bench-media bench-replica
+bench: bench-register bench-calls bench-media bench-replica bench-failover
 
 bench-register: deps build
 	bash bench/register.sh $(BUILD)/bin
@@ -80,6 +81,11 @@ bench-media: bench-deps build
 
 bench-replica: deps build
 	bash bench/replica.sh $(BUILD)/bin
+
+# The failover faults, failbacks and the SIGKILL check (about 45 min); the 10-minute soak under
+# stress-ng is its own mode: bash bench/failover.sh $(BUILD)/bin soak
+bench-failover: bench-deps build
+	bash bench/failover.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -17,7 +17,7 @@ PACKAGES = build-essential cmake ninja-build ccache clang libclang-rt-14-dev \
 # `make test` does not install them; without recommends, so no kernel module is built.
 BENCH_PACKAGES = rtpengine-daemon util-linux keepalived heartbeat resource-agents net-tools stress-ng
 
-.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media bench-replica bench-failover clean
+.PHONY: all deps bench-deps install-packages build build-asan test unit-test asan-test integration-test demo fuzz bench bench-register bench-calls bench-media bench-replica bench-failover bench-ha clean
 
 all: build
 
@@ -68,7 +68,7 @@ fuzz: deps
 	@echo "run e.g.: mkdir -p /tmp/new-corpus && $(FUZZ_BUILD)/bin/sip_message_fuzz -max_total_time=60 /tmp/new-corpus tests/fuzz/corpus/sip_message"
 
 # Benchmarks against anchors run in the same script (docs/performance.md). Long: not in `make test`.
-bench: bench-register bench-calls bench-media bench-replica bench-failover
+bench: bench-register bench-calls bench-media bench-replica bench-failover bench-ha
 
 bench-register: deps build
 	bash bench/register.sh $(BUILD)/bin
@@ -86,6 +86,10 @@ bench-replica: deps build
 # stress-ng is its own mode: bash bench/failover.sh $(BUILD)/bin soak
 bench-failover: bench-deps build
 	bash bench/failover.sh $(BUILD)/bin
+
+# The whole HA PBX: TRIALS power losses and cable pulls of the active node (tests/ha/ha_lib.sh).
+bench-ha: deps build
+	bash bench/ha.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -6,6 +6,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -914,6 +915,20 @@ class ClusterDaemon {
 
 }  // namespace
 
+// The heartbeat loop must not starve behind a busy machine (a missed deadtime is a false
+// failover): this thread runs SCHED_RR at a low realtime priority, as Heartbeat's does by
+// default (ha.cf `realtime off` to opt out). SCHED_RESET_ON_FORK: the threads and processes
+// started from now on (agents, e2fsck, pbxd, LSB scripts) run at the normal policy.
+static void enter_realtime() {
+  sched_param p{};
+  p.sched_priority = 10;
+  if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &p) == 0) {
+    spdlog::info("heartbeat loop at realtime priority {} (SCHED_RR; ha.cf realtime off to disable)", p.sched_priority);
+  } else {
+    spdlog::warn("heartbeat loop not at a realtime priority ({}): a busy machine may delay heartbeats", std::strerror(errno));
+  }
+}
+
 int run_cluster_daemon(const ClusterDaemonOptions& o) {
   const std::string dir = o.config_dir;
   auto cfg = load_ha_cf(dir + "/ha.cf");
@@ -971,11 +986,13 @@ int run_cluster_daemon(const ClusterDaemonOptions& o) {
     spdlog::error("{}", lock.error().message);
     return 1;
   }
+  const bool realtime = cfg->realtime;
   ClusterDaemon d(o, std::move(*cfg), std::move(*keys), std::move(*res), node, peer, *lock);
   if (Status s = d.init(); !s) {
     spdlog::error("{}", s.error().message);
     return 1;
   }
+  if (realtime) enter_realtime();
   return d.run();
 }
 

@@ -45,7 +45,7 @@ bool is_ip(std::string_view text) { return hb_config::is_ipv4(text) || hb_config
 
 // Heartbeat directives we know but do not apply.
 constexpr std::string_view kIgnoredDirectives[] = {
-    "apiauth", "autojoin", "coredumps", "realtime", "uuidfrom", "msgfmt", "conn_logd_time",
+    "apiauth", "autojoin", "coredumps", "uuidfrom", "msgfmt", "conn_logd_time",
     "compression_threshold", "max_rexmit_delay", "rtprio", "debug", "watchdog", "hbgenmethod",
     "register_to_apphbd", "record_config_changes", "record_pengine_inputs", "enable_config_writes",
     "memreserve", "generation_file_sync", "traditional_compression", "compression", "hopfudge",
@@ -360,6 +360,15 @@ class Parser {
         return;
       }
       cfg_.logfacility = f;
+    } else if (kw == "realtime") {
+      once(l);
+      if (!arity(l, 1, 1, "realtime on|off")) return;
+      auto b = hb_config::parse_bool(l.words[1]);
+      if (!b) {
+        diag_.error(l.number, "realtime '" + shown(l.words[1]) + "' is not valid (on/off)");
+        return;
+      }
+      cfg_.realtime = *b;
     } else if (kw == "use_logd") {
       once(l);
       if (!arity(l, 1, 1, "use_logd yes|no")) return;

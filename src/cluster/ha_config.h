@@ -47,6 +47,7 @@
 //   deadping             silence after which a ping node is unreachable (default: deadtime).
 //   respawn USER CMD...  a process clusterd starts and restarts (absolute path recommended).
 //   logfile, debugfile, logfacility, use_logd   where messages go.
+//   realtime on|off                           the heartbeat loop at a realtime priority
 //   stonith_command CMD...  (ours) the fencing hook: run (argv, no shell) with the name of the
 //       node to fence appended as its last argument, before taking resources over from a peer
 //       that vanished; exit status 0 means the peer is fenced (powered off), anything else
@@ -120,6 +121,7 @@ struct HaConfig {
   std::string debugfile;
   std::string logfacility;           // "" = not given; "none" = no syslog
   bool use_logd = false;
+  bool realtime = true;              // clusterd's heartbeat loop under SCHED_RR, as Heartbeat's default
   std::vector<ConfigWarning> warnings;
 
   bool has_node(std::string_view name) const;

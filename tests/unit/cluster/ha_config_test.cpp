@@ -361,6 +361,18 @@ TEST(HaConfig, ExamplesLoad) {
   EXPECT_EQ(thesis->auto_failback, AutoFailback::On);
 }
 
+TEST(HaConfig, Realtime) {
+  auto on = parse_ha_cf("ucast eth1 198.18.1.12\nnode a b\n", "ha.cf");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->realtime) << "Heartbeat's default";
+  auto off = parse_ha_cf("ucast eth1 198.18.1.12\nnode a b\nrealtime off\n", "ha.cf");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->realtime);
+  auto bad = parse_ha_cf("ucast eth1 198.18.1.12\nnode a b\nrealtime sometimes\n", "ha.cf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("ha.cf:3: realtime 'sometimes'"), std::string::npos) << bad.error().message;
+}
+
 TEST(HaConfig, LoadMissingFileNamesIt) {
   auto cfg = load_ha_cf("/nonexistent/ha.cf");
   ASSERT_FALSE(cfg.ok());

@@ -153,12 +153,13 @@ TEST(Heartbeat3Interop, HaCfLoadsWithWarningsNamingTheLine) {
   EXPECT_EQ(c.logfacility, "local0");
   EXPECT_TRUE(c.use_logd);
   EXPECT_TRUE(c.stonith_command.empty());
+  EXPECT_TRUE(c.realtime);  // applied: the heartbeat loop at SCHED_RR
 
   // Everything clusterd does not apply is a warning on its own line, and nothing else warns.
   const auto warned = warnings_by_line(c.warnings, kHaCfFile);
   std::set<int> expected;
   for (const char* kw : {"use_logd", "debug", "baud", "serial", "compression", "compression_threshold",
-                         "traditional_compression", "hopfudge", "realtime", "coredumps", "autojoin",
+                         "traditional_compression", "hopfudge", "coredumps", "autojoin",
                          "msgfmt", "uuidfrom", "watchdog", "conn_logd_time"}) {
     const int n = line_of(kHaCf, kw);
     ASSERT_GT(n, 0) << kw;

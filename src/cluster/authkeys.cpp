@@ -1,11 +1,9 @@
 // The authkeys parser and the owner/mode check Heartbeat makes before reading secrets.
 #include "cluster/authkeys.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -136,52 +134,23 @@ Result<AuthKeys> parse_authkeys(std::string_view text, const std::string& file,
 
 Result<AuthKeys> load_authkeys(const std::string& path) {
   const HeartbeatConfigLimits limits;
-  // Check the very file we read (fstat on the open descriptor), not a path that could change.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return make_error("authkeys: " + path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return make_error("authkeys: " + path + ": cannot stat: " + std::strerror(err));
+  // Heartbeat's rule: the file that holds the key is the user's own and no one else's.
+  auto text = hb_config::read_text_file(path, limits.max_file_bytes, [&path](const struct stat& st) -> Status {
+    const uid_t me = ::geteuid();
+    if (st.st_uid != me)
+      return make_error("authkeys: " + path + " is owned by uid " + std::to_string(st.st_uid) +
+                        ", not by the user running clusterd (uid " + std::to_string(me) +
+                        "): chown " + std::to_string(me) + " " + path);
+    const unsigned perms = static_cast<unsigned>(st.st_mode) & 07777u;
+    if ((perms & 077u) != 0)
+      return make_error("authkeys: " + path + " must be mode 600 (is " + octal(perms) + "): chmod 600 " + path);
+    return {};
+  });
+  if (!text) {
+    const std::string& m = text.error().message;
+    return make_error(m.rfind("authkeys: ", 0) == 0 ? m : "authkeys: " + m);
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return make_error("authkeys: " + path + " is not a regular file");
-  }
-  const uid_t me = ::geteuid();
-  if (st.st_uid != me) {
-    ::close(fd);
-    return make_error("authkeys: " + path + " is owned by uid " + std::to_string(st.st_uid) +
-                      ", not by the user running clusterd (uid " + std::to_string(me) +
-                      "): chown " + std::to_string(me) + " " + path);
-  }
-  const unsigned perms = static_cast<unsigned>(st.st_mode) & 07777u;
-  if ((perms & 077u) != 0) {
-    ::close(fd);
-    return make_error("authkeys: " + path + " must be mode 600 (is " + octal(perms) +
-                      "): chmod 600 " + path);
-  }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return make_error("authkeys: " + path + ": cannot read: " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > limits.max_file_bytes) {
-      ::close(fd);
-      return make_error("authkeys: " + path + ": larger than " +
-                        std::to_string(limits.max_file_bytes) + " bytes");
-    }
-  }
-  ::close(fd);
-  return parse_authkeys(text, path, limits);
+  return parse_authkeys(*text, path, limits);
 }
 
 }  // namespace hapbx::cluster

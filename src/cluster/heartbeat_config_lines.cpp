@@ -147,13 +147,25 @@ Result<std::vector<Line>> split_lines(std::string_view text, const std::string& 
   return lines;
 }
 
-Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes) {
+Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes,
+                                   const std::function<Status(const struct stat&)>& check) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return make_error(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
     ::close(fd);
-    return make_error(path + ": not a regular file");
+    return make_error(path + ": cannot stat: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(path + " is not a regular file");
+  }
+  if (check) {
+    if (Status s = check(st); !s) {
+      ::close(fd);
+      return s.error();
+    }
   }
   std::string out;
   char buf[8192];

@@ -14,7 +14,10 @@
 // file. Input is hostile: bounded by HeartbeatConfigLimits, never throws, never crashes.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,7 +79,10 @@ class Diagnostics {
 };
 
 // Reads a whole regular file of at most `max_bytes`. Errors name the path and the cause.
-Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes);
+// `check`, when given, vets the opened file before anything is read: the fstat of the very
+// descriptor that is read, not of a path that could change in between (authkeys' mode 600).
+Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes,
+                                   const std::function<Status(const struct stat&)>& check = {});
 
 // Value syntax shared by the parsers. Pure functions.
 bool is_ipv4(std::string_view text);

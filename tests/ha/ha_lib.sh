@@ -59,7 +59,13 @@ ha_wait() {
   done
 }
 
-has_vip() { [ "$(powered "$1")" = on ] && on "$1" ip -o -4 addr show dev eth0 2>/dev/null | grep -q " ${HA_VIP//./\\.}/"; }
+# NODE's eth0 carries the VIP (asked from the root namespace: quick, nothing started in the node).
+vip_configured() {
+  ip -n "$(cat "$HAPBX_LAB_DIR/current/prefix")$1" -o -4 addr show dev eth0 2>/dev/null | grep -q " ${HA_VIP//./\\.}/"
+}
+vip_gone_from() { ! vip_configured "$1"; }
+# A powered-off node keeps its addresses configured but has no link: it holds nothing.
+has_vip() { [ "$(powered "$1")" = on ] && vip_configured "$1"; }
 # Who holds the VIP: asterisk1, asterisk2, none or both.
 vip_holder() {
   local a=0 b=0
@@ -87,11 +93,8 @@ fault_at() {
   local us; us=$(cat "$HAPBX_LAB_DIR/current/$1/fault_at" 2>/dev/null)
   if [ -n "$us" ] && [ $(( us / 1000 )) -ge "$2" ]; then echo $(( us / 1000 )); else echo "$2"; fi
 }
-# NODE has the VIP (asked from the root namespace: no process started in the node, it is quick)
-# and the VIP answers SIP.
-serves() {
-  ip -n "$(cat "$HAPBX_LAB_DIR/current/prefix")$1" -o -4 addr show dev eth0 2>/dev/null | grep -q " ${HA_VIP//./\\.}/" && sip_answers
-}
+# NODE has the VIP and the VIP answers SIP.
+serves() { vip_configured "$1" && sip_answers; }
 vip_only_on() { [ "$(vip_holder)" = "$1" ]; }
 group_state() { cluster "$1" --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null; }
 running_on() { [ "$(group_state "$1")" = Running ] && pbx "$1" core show version >/dev/null 2>&1; }
@@ -215,7 +218,7 @@ ensure_holder() {  # NODE: NODE runs the PBX, the peer is up and the disks are i
   fi
   ha_wait 30 "$n runs the PBX" running_on "$n"
   ha_wait 10 "the VIP answers SIP" sip_answers
-  ha_wait 10 "$p is in standby" sh -c "! \"$HA_BIN/hapbx\" lab exec $p -- ip -o -4 addr show dev eth0 | grep -q ' 198\\.18\\.0\\.10/'"
+  ha_wait 10 "$p is in standby (no VIP)" vip_gone_from "$p"
 }
 
 CASE_N=0

@@ -2,18 +2,14 @@
 // seen, announced (the frames captured on the other end of the veth and checked field by field),
 // removed; IPv4 and IPv6; errors that name the interface.
 #include "cluster/vip_agent.h"
+#include "private_veth.h"
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/veth.h>
 #include <poll.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,30 +22,12 @@
 namespace hapbx::cluster {
 namespace {
 
-bool set_up(const char* name) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  ifreq ifr{};
-  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-  bool ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
-  ifr.ifr_flags |= IFF_UP;
-  ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 class VipAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (a network namespace of its own)";
     // Our own network namespace: nothing here can touch the machine's interfaces.
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
-    nl_sock* sk = nl_socket_alloc();
-    ASSERT_EQ(nl_connect(sk, NETLINK_ROUTE), 0);
-    ASSERT_EQ(rtnl_link_veth_add(sk, "vip0", "vip0peer", getpid()), 0);
-    nl_socket_free(sk);
-    ASSERT_TRUE(set_up("vip0"));
-    ASSERT_TRUE(set_up("vip0peer"));
-    ASSERT_TRUE(set_up("lo"));
+    ASSERT_TRUE(test_net::enter_namespace_with_veth("vip0", "vip0peer"));
   }
 
   // Frames of `ethertype` arriving on vip0peer until `count` came or 2 s passed.

@@ -3,13 +3,8 @@
 // end carrying the VIP. The probe sees its answer (and how fast it comes), sees nothing once the
 // address is gone, and the probing agent does not add an address that still answers elsewhere.
 #include "cluster/vip_agent.h"
+#include "private_veth.h"
 
-#include <net/if.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/veth.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,28 +21,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool set_up(const char* name) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  ifreq ifr{};
-  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-  bool ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
-  ifr.ifr_flags |= IFF_UP;
-  ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 class VipProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (a network namespace of its own)";
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
-    nl_sock* sk = nl_socket_alloc();
-    ASSERT_EQ(nl_connect(sk, NETLINK_ROUTE), 0);
-    ASSERT_EQ(rtnl_link_veth_add(sk, "probe0", "holder0", getpid()), 0);
-    nl_socket_free(sk);
-    ASSERT_TRUE(set_up("probe0"));
-    ASSERT_TRUE(set_up("holder0"));
+    ASSERT_TRUE(test_net::enter_namespace_with_veth("probe0", "holder0"));
   }
   const VipSpec mine_{"198.18.0.10", 24, "probe0", ""};
   const VipSpec theirs_{"198.18.0.10", 24, "holder0", ""};
